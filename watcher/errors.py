@@ -1,0 +1,109 @@
+"""Every error watcher raises, in one place.
+
+    WatcherError                      root: anything watcher reports to a user
+    ├── ConfigError                   the config file is wrong (names file and key)
+    ├── InvalidReference              an image reference does not parse
+    ├── RegistryError                 talking to a registry failed (names registry and reference)
+    │   ├── NotFound                  the repository, tag or blob does not exist (404)
+    │   ├── Unauthorized              credentials missing or refused (401/403; names the realm)
+    │   ├── RateLimited               429 after the retries allowed (carries Retry-After)
+    │   ├── RegistryUnavailable       connection errors, timeouts, 5xx after retries
+    │   └── InvalidResponse           the registry answered something we cannot trust or parse
+    └── StorageError                  the database cannot be used
+        └── DatabaseTooNew            the database was migrated by a newer watcher
+
+Lower-level exceptions (httpx, SQLAlchemy) are translated once, at the module boundary,
+with ``raise ... from exc``. A message always says what failed and, where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Something went wrong in watcher."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or type(self).__name__).strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ConfigError(WatcherError):
+    """The configuration is invalid."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = ""
+        if path and key:
+            where = f"{path}: {key}: "
+        elif path:
+            where = f"{path}: "
+        elif key:
+            where = f"{key}: "
+        super().__init__(f"{where}{message}")
+
+
+class InvalidReference(WatcherError):
+    """An image reference could not be parsed."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        self.reference = reference
+        self.reason = reason
+        super().__init__(f"invalid image reference {reference!r}: {reason}")
+
+
+class RegistryError(WatcherError):
+    """A registry request failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry: str,
+        reference: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.registry = registry
+        self.reference = reference
+        self.status = status
+        target = f"{reference} on {registry}" if reference else registry
+        super().__init__(f"{target}: {message}")
+
+
+class NotFound(RegistryError):
+    """The repository, tag or blob does not exist."""
+
+
+class Unauthorized(RegistryError):
+    """The registry refused our credentials, or we have none."""
+
+    def __init__(self, message: str, *, realm: str | None = None, **kwargs: object) -> None:
+        self.realm = realm
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class RateLimited(RegistryError):
+    """The registry kept answering 429 Too Many Requests."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry could not be reached or kept failing (connection errors, timeouts, 5xx)."""
+
+
+class InvalidResponse(RegistryError):
+    """The registry sent a response that cannot be trusted or parsed."""
+
+
+class StorageError(WatcherError):
+    """The database cannot be used."""
+
+
+class DatabaseTooNew(StorageError):
+    """The database was migrated by a newer version of watcher."""
