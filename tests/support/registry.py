@@ -1,0 +1,1 @@
+"""Pytest fixtures that run a real CNCF distribution registry on loopback."""
