@@ -1,0 +1,365 @@
+"""Change detection: a pure function from (stored state, new observation) to events.
+
+Nothing here does I/O. The caller stores ``CheckDecision.state``, appends
+``CheckDecision.history`` and records ``CheckDecision.events`` in ONE transaction, so a crash
+either keeps all of a check or none of it. Event ids are derived from the image, the kind and
+the image's change counter, so a check repeated after a crash yields the same ids and a store
+that ignores duplicate ids emits each event exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from watcher.core.observation import ManifestObservation
+
+
+class CheckState(StrEnum):
+    """What one check of one image found."""
+
+    BASELINE = "baseline"
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    ERROR = "error"
+
+
+class EventKind(StrEnum):
+    """Things a user is told about."""
+
+    DIGEST_CHANGED = "digest_changed"
+    NEW_VERSION = "new_version"
+    TAG_REMOVED = "tag_removed"
+    FIRST_SEEN = "first_seen"
+
+
+class HistoryKind(StrEnum):
+    """Rows of an image's history: only checks that changed something add one."""
+
+    BASELINE = "baseline"
+    DIGEST_CHANGED = "digest_changed"
+    NEW_VERSION = "new_version"
+    TAG_REMOVED = "tag_removed"
+    TAG_RESTORED = "tag_restored"
+    FAILING = "failing"
+    RECOVERED = "recovered"
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class NewerVersions:
+    """The tag orderer's answers for an image: newest on the same line, newest overall."""
+
+    same_line: str | None = None
+    newest: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """Everything remembered about one tracked image between checks."""
+
+    ref: str
+    digest: str | None = None
+    media_type: str | None = None
+    platforms: Mapping[str, str] = field(default_factory=_empty)
+    newer: NewerVersions = NewerVersions()
+    reported_same_line: str | None = None
+    reported_newest: str | None = None
+    tags_fingerprint: str | None = None
+    removed: bool = False
+    changes: int = 0
+    last_changed_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+    last_error_status: int | None = None
+    failing_since: datetime | None = None
+    failure_count: int = 0
+
+    @property
+    def seen(self) -> bool:
+        """True once a check has succeeded (a baseline exists)."""
+        return self.digest is not None
+
+    @property
+    def failing(self) -> bool:
+        return self.failure_count > 0
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The outcome of one check: a manifest (or why there is none) and the newer-tag answers.
+
+    ``newer`` is None when tags were not listed or listing failed: the previous answer stands.
+    """
+
+    checked_at: datetime
+    manifest: ManifestObservation | None = None
+    newer: NewerVersions | None = None
+    tags_fingerprint: str | None = None
+    error: str | None = None
+    error_status: int | None = None
+    not_found: bool = False
+
+
+@dataclass(frozen=True)
+class WatchPolicy:
+    """Per-image settings that change what counts as an event."""
+
+    platforms: frozenset[str] | None = None
+    notify_on_first_check: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    kind: EventKind
+    ref: str
+    created_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    ref: str
+    at: datetime
+    kind: HistoryKind
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckDecision:
+    state: CheckState
+    image: ImageState
+    history: tuple[HistoryEntry, ...] = ()
+    events: tuple[Event, ...] = ()
+
+
+def event_id(ref: str, kind: EventKind, generation: int, key: str) -> str:
+    """A stable id: the same check repeated after a crash yields the same id."""
+    raw = f"{ref}\x00{kind.value}\x00{generation}\x00{key}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def changed_platforms(
+    old: Mapping[str, str], new: Mapping[str, str], watched: frozenset[str] | None = None
+) -> dict[str, str]:
+    """Platforms whose digest differs, mapped to ``added``, ``removed`` or ``changed``.
+
+    With ``watched`` set, other platforms are ignored entirely.
+    """
+    result: dict[str, str] = {}
+    for platform in sorted(set(old) | set(new)):
+        if watched is not None and platform not in watched:
+            continue
+        before, after = old.get(platform), new.get(platform)
+        if before == after:
+            continue
+        result[platform] = "added" if before is None else "removed" if after is None else "changed"
+    return result
+
+
+def decide(
+    previous: ImageState, observation: Observation, policy: WatchPolicy = WatchPolicy()
+) -> CheckDecision:
+    """Turn one observation into the new state, history rows and events for an image."""
+    old = previous
+    if observation.not_found:
+        return _tag_missing(old, observation)
+    if observation.manifest is None:
+        return _failed(old, observation)
+    return _observed(old, observation, observation.manifest, policy)
+
+
+def _checked(old: ImageState, at: datetime) -> ImageState:
+    return replace(old, last_checked_at=at)
+
+
+def _failed(old: ImageState, obs: Observation) -> CheckDecision:
+    """A failed check never erases the last good state and emits no change event."""
+    at = obs.checked_at
+    history: tuple[HistoryEntry, ...] = ()
+    image = replace(
+        _checked(old, at),
+        last_error=obs.error or "check failed",
+        last_error_status=obs.error_status,
+        failure_count=old.failure_count + 1,
+        failing_since=old.failing_since or at,
+    )
+    if not old.failing:
+        history = (
+            HistoryEntry(
+                old.ref,
+                at,
+                HistoryKind.FAILING,
+                {"error": image.last_error, "status": obs.error_status},
+            ),
+        )
+        image = replace(image, changes=old.changes + 1)
+    return CheckDecision(CheckState.ERROR, image, history)
+
+
+def _tag_missing(old: ImageState, obs: Observation) -> CheckDecision:
+    """A 404 after the tag was seen is ``tag_removed``, once; before that it is an error."""
+    if not old.seen or old.removed:
+        decision = _failed(old, obs)
+        if old.removed:
+            # Still gone: already reported; count it as a failing check without new rows.
+            image = replace(decision.image, changes=old.changes)
+            return CheckDecision(CheckState.ERROR, image)
+        return decision
+    at = obs.checked_at
+    generation = old.changes + 1
+    data: dict[str, Any] = {"tag_digest": old.digest}
+    image = replace(
+        _checked(old, at),
+        removed=True,
+        changes=generation,
+        last_changed_at=at,
+        last_error=obs.error or "tag not found",
+        last_error_status=obs.error_status or 404,
+        failure_count=old.failure_count + 1,
+        failing_since=old.failing_since or at,
+    )
+    event = Event(
+        event_id(old.ref, EventKind.TAG_REMOVED, generation, old.digest or ""),
+        EventKind.TAG_REMOVED,
+        old.ref,
+        at,
+        data,
+    )
+    history = (HistoryEntry(old.ref, at, HistoryKind.TAG_REMOVED, data),)
+    return CheckDecision(CheckState.CHANGED, image, history, (event,))
+
+
+def _observed(
+    old: ImageState, obs: Observation, manifest: ManifestObservation, policy: WatchPolicy
+) -> CheckDecision:
+    at = obs.checked_at
+    history: list[HistoryEntry] = []
+    events: list[Event] = []
+    generation = old.changes
+
+    def add(kind: HistoryKind, data: Mapping[str, Any], event: EventKind | None, key: str) -> None:
+        nonlocal generation
+        generation += 1
+        history.append(HistoryEntry(old.ref, at, kind, data))
+        if event is not None:
+            events.append(
+                Event(event_id(old.ref, event, generation, key), event, old.ref, at, data)
+            )
+
+    newer = obs.newer if obs.newer is not None else old.newer
+    image = replace(
+        _checked(old, at),
+        media_type=manifest.media_type,
+        newer=newer,
+        tags_fingerprint=obs.tags_fingerprint or old.tags_fingerprint,
+        last_error=None,
+        last_error_status=None,
+        failure_count=0,
+        failing_since=None,
+        removed=False,
+    )
+
+    if old.failing:
+        add(
+            HistoryKind.RECOVERED,
+            {"failures": old.failure_count, "since": _iso(old.failing_since)},
+            None,
+            "",
+        )
+    if old.removed:
+        add(HistoryKind.TAG_RESTORED, {"digest": manifest.digest}, None, manifest.digest)
+
+    state = CheckState.UNCHANGED
+    data: dict[str, Any]
+    if not old.seen:
+        state = CheckState.BASELINE
+        data = {"digest": manifest.digest, "platforms": dict(manifest.platforms)}
+        add(
+            HistoryKind.BASELINE,
+            data,
+            EventKind.FIRST_SEEN if policy.notify_on_first_check else None,
+            manifest.digest,
+        )
+        image = replace(
+            image, digest=manifest.digest, platforms=manifest.platforms, last_changed_at=at
+        )
+    elif manifest.digest != old.digest:
+        platforms = changed_platforms(old.platforms, manifest.platforms, policy.platforms)
+        relevant = (
+            bool(platforms)
+            or policy.platforms is None
+            or not (old.platforms and manifest.platforms)
+        )
+        image = replace(image, digest=manifest.digest, platforms=manifest.platforms)
+        if relevant:
+            state = CheckState.CHANGED
+            data = {
+                "old_digest": old.digest,
+                "new_digest": manifest.digest,
+                "changed_platforms": platforms,
+            }
+            add(
+                HistoryKind.DIGEST_CHANGED,
+                data,
+                EventKind.DIGEST_CHANGED,
+                f"{old.digest}>{manifest.digest}",
+            )
+            image = replace(image, last_changed_at=at)
+        else:
+            # Only platforms the user does not watch moved: remember the new digests silently.
+            add(
+                HistoryKind.DIGEST_CHANGED,
+                {
+                    "old_digest": old.digest,
+                    "new_digest": manifest.digest,
+                    "changed_platforms": {},
+                    "unwatched_only": True,
+                },
+                None,
+                "",
+            )
+
+    reported_same, reported_newest = old.reported_same_line, old.reported_newest
+    if not old.seen:
+        # The baseline's answers are what the user already knows about; report only later ones.
+        reported_same, reported_newest = newer.same_line, newer.newest
+    else:
+        fresh = _newly_offered(newer, reported_same, reported_newest)
+        if fresh:
+            state = CheckState.CHANGED
+            data = {"same_line": newer.same_line, "newest": newer.newest, "new": sorted(set(fresh))}
+            add(HistoryKind.NEW_VERSION, data, EventKind.NEW_VERSION, ",".join(sorted(set(fresh))))
+            image = replace(image, last_changed_at=at)
+        reported_same = newer.same_line or reported_same
+        reported_newest = newer.newest or reported_newest
+
+    image = replace(
+        image, reported_same_line=reported_same, reported_newest=reported_newest, changes=generation
+    )
+    return CheckDecision(state, image, tuple(history), tuple(events))
+
+
+def _newly_offered(
+    newer: NewerVersions, reported_same: str | None, reported_newest: str | None
+) -> list[str]:
+    """Tags in the answers that were never reported before (each newer tag is reported once)."""
+    fresh = []
+    if newer.same_line and newer.same_line not in (reported_same, reported_newest):
+        fresh.append(newer.same_line)
+    if newer.newest and newer.newest not in (reported_same, reported_newest):
+        fresh.append(newer.newest)
+    return fresh
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
