@@ -1,0 +1,400 @@
+"""The configuration file: TOML, validated once at load, every error naming file and key.
+
+Secrets may stay out of the file: every secret key ``X`` also accepts ``X_env`` (the name of
+an environment variable) and ``X_file`` (a path whose content, stripped, is the secret).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watcher.core.reference import ImageReference, parse_reference
+from watcher.errors import ConfigError, InvalidReference
+
+DEFAULT_DATABASE = "sqlite:///watcher.db"
+DEFAULT_INTERVAL = 3600.0
+
+_DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+_STRATEGIES = ("semver", "numeric", "date", "lexical")
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """How to talk to one registry host."""
+
+    host: str
+    insecure: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    max_concurrency: int = 8
+    timeout: float = 10.0
+    retries: int = 3
+    max_tag_pages: int = 100
+    max_tags: int = 50_000
+
+
+@dataclass(frozen=True)
+class TrackedImage:
+    """One base image to watch, and how to judge its tags."""
+
+    ref: ImageReference
+    platforms: frozenset[str] | None = None
+    notify_on_first_check: bool = False
+    list_tags: bool = True
+    include: str | None = None
+    exclude: str | None = None
+    strategy: str | None = None
+    version_range: str | None = None
+    extract: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    database: str = DEFAULT_DATABASE
+    interval: float = DEFAULT_INTERVAL
+    concurrency: int = 8
+    timeout: float = 10.0
+    notify_on_first_check: bool = False
+    docker_config: Path | None = None
+    registries: tuple[RegistryConfig, ...] = ()
+    images: tuple[TrackedImage, ...] = ()
+
+    def registry(self, host: str) -> RegistryConfig | None:
+        return next((r for r in self.registries if r.host == host), None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` naming the file and key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from exc
+    return parse_config(raw, path=path)
+
+
+def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
+    """Validate an already-parsed TOML document."""
+    reader = _Reader(path)
+    reader.keys(raw, "", ("watcher", "registries", "images"))
+    section = reader.table(raw, "watcher")
+    reader.keys(
+        section,
+        "watcher",
+        (
+            "database",
+            "interval",
+            "concurrency",
+            "timeout",
+            "notify_on_first_check",
+            "docker_config",
+        ),
+    )
+    concurrency = reader.positive_int(section, "watcher.concurrency", 8)
+    timeout = reader.duration(section, "watcher.timeout", 10.0)
+    notify_default = reader.boolean(section, "watcher.notify_on_first_check", False)
+    docker_config = reader.string(section, "watcher.docker_config")
+
+    registries = tuple(
+        _registry(reader, item, f"registries[{i}]", concurrency, timeout)
+        for i, item in enumerate(reader.array_of_tables(raw, "registries"))
+    )
+    _unique(reader, [r.host for r in registries], "registries", "host")
+    images = tuple(
+        _image(reader, item, f"images[{i}]", notify_default)
+        for i, item in enumerate(reader.array_of_tables(raw, "images"))
+    )
+    _unique(reader, [str(i.ref) for i in images], "images", "ref")
+    return Config(
+        path=path,
+        database=reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL),
+        concurrency=concurrency,
+        timeout=timeout,
+        notify_on_first_check=notify_default,
+        docker_config=Path(docker_config).expanduser() if docker_config else None,
+        registries=registries,
+        images=images,
+    )
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``1h``, ``1.5d``, ``250ms`` -> seconds; ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as '90s', '15m', '1h' or '1d'")
+    return float(match["value"]) * _UNITS[match["unit"]]
+
+
+def _registry(
+    reader: _Reader, item: Mapping[str, Any], where: str, concurrency: int, timeout: float
+) -> RegistryConfig:
+    reader.keys(
+        item,
+        where,
+        (
+            "host",
+            "insecure",
+            "username",
+            "username_env",
+            "username_file",
+            "password",
+            "password_env",
+            "password_file",
+            "token",
+            "token_env",
+            "token_file",
+            "max_concurrency",
+            "timeout",
+            "retries",
+            "max_tag_pages",
+            "max_tags",
+        ),
+    )
+    host = reader.string(item, f"{where}.host")
+    if not host:
+        raise reader.error(
+            f"{where}.host", "is required (for example 'ghcr.io' or 'localhost:5000')"
+        )
+    if "/" in host or "://" in host:
+        raise reader.error(
+            f"{where}.host", f"{host!r} must be a bare host[:port], without scheme or path"
+        )
+    username = reader.secret(item, where, "username")
+    password = reader.secret(item, where, "password")
+    token = reader.secret(item, where, "token")
+    if password is not None and username is None:
+        raise reader.error(f"{where}.password", "is set but username is not")
+    if token is not None and password is not None:
+        raise reader.error(
+            f"{where}.token", "use either a token or a username and password, not both"
+        )
+    return RegistryConfig(
+        host=_normalize_host(host),
+        insecure=reader.boolean(item, f"{where}.insecure", False),
+        username=username,
+        password=password,
+        token=token,
+        max_concurrency=reader.positive_int(item, f"{where}.max_concurrency", concurrency),
+        timeout=reader.duration(item, f"{where}.timeout", timeout),
+        retries=reader.non_negative_int(item, f"{where}.retries", 3),
+        max_tag_pages=reader.positive_int(item, f"{where}.max_tag_pages", 100),
+        max_tags=reader.positive_int(item, f"{where}.max_tags", 50_000),
+    )
+
+
+def _normalize_host(host: str) -> str:
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
+    reader.keys(
+        item,
+        where,
+        (
+            "ref",
+            "platforms",
+            "notify_on_first_check",
+            "list_tags",
+            "include",
+            "exclude",
+            "strategy",
+            "range",
+            "extract",
+        ),
+    )
+    text = reader.string(item, f"{where}.ref")
+    if not text:
+        raise reader.error(f"{where}.ref", "is required (for example 'python:3.12-slim')")
+    try:
+        ref = parse_reference(text)
+    except InvalidReference as exc:
+        raise reader.error(f"{where}.ref", exc.message) from exc
+    platforms = reader.string_list(item, f"{where}.platforms")
+    for platform in platforms or ():
+        if not _PLATFORM.fullmatch(platform):
+            raise reader.error(
+                f"{where}.platforms",
+                f"{platform!r} is not os/arch[/variant], e.g. 'linux/arm64/v8'",
+            )
+    for key in ("include", "exclude", "extract"):
+        pattern = reader.string(item, f"{where}.{key}")
+        if pattern is not None:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise reader.error(f"{where}.{key}", f"invalid regular expression: {exc}") from exc
+            if key == "extract" and compiled.groups < 1:
+                raise reader.error(f"{where}.extract", "needs a capture group, e.g. 'build-(\\d+)'")
+    strategy = reader.string(item, f"{where}.strategy")
+    if strategy is not None and strategy not in _STRATEGIES:
+        raise reader.error(
+            f"{where}.strategy", f"{strategy!r} is not one of {', '.join(_STRATEGIES)}"
+        )
+    return TrackedImage(
+        ref=ref,
+        platforms=frozenset(platforms) if platforms else None,
+        notify_on_first_check=reader.boolean(item, f"{where}.notify_on_first_check", notify),
+        list_tags=reader.boolean(item, f"{where}.list_tags", ref.digest is None),
+        include=reader.string(item, f"{where}.include"),
+        exclude=reader.string(item, f"{where}.exclude"),
+        strategy=strategy,
+        version_range=reader.string(item, f"{where}.range"),
+        extract=reader.string(item, f"{where}.extract"),
+    )
+
+
+def _unique(reader: _Reader, values: list[str], section: str, key: str) -> None:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in seen:
+            raise reader.error(
+                f"{section}[{index}].{key}",
+                f"{value!r} is listed twice (also {section}[{seen[value]}])",
+            )
+        seen[value] = index
+
+
+class _Reader:
+    """Typed access to TOML values; every error names the file and the dotted key."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = str(path) if path else None
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.path, key=key)
+
+    def keys(self, table: Mapping[str, Any], where: str, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                dotted = f"{where}.{key}" if where else key
+                raise self.error(dotted, f"unknown key{hint}")
+
+    def _get(self, table: Mapping[str, Any], key: str) -> Any:
+        return table.get(key.rsplit(".", 1)[-1])
+
+    def table(self, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = self._get(table, key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be a table ([{key}]), not {_kind(value)}")
+        return value
+
+    def array_of_tables(self, table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+        value = self._get(table, key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(key, f"must be an array of tables ([[{key}]])")
+        return value
+
+    def string(self, table: Mapping[str, Any], key: str) -> str | None:
+        value = self._get(table, key)
+        if value is not None and not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {_kind(value)}")
+        return value
+
+    def string_list(self, table: Mapping[str, Any], key: str) -> list[str] | None:
+        value = self._get(table, key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, "must be a list of strings")
+        return value
+
+    def boolean(self, table: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = self._get(table, key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def positive_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
+        value = self.non_negative_int(table, key, default)
+        if value == 0:
+            raise self.error(key, "must be at least 1")
+        return value
+
+    def non_negative_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
+        value = self._get(table, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(key, f"must be a whole number >= 0, not {value!r}")
+        return value
+
+    def duration(self, table: Mapping[str, Any], key: str, default: float) -> float:
+        value = self._get(table, key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            raise self.error(key, "must be a duration such as 30 or '15m'")
+        if isinstance(value, int | float):
+            seconds = float(value)
+        elif isinstance(value, str):
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                raise self.error(key, str(exc)) from None
+        else:
+            raise self.error(key, f"must be a duration such as 30 or '15m', not {_kind(value)}")
+        if seconds <= 0:
+            raise self.error(key, "must be greater than zero")
+        return seconds
+
+    def secret(self, table: Mapping[str, Any], where: str, name: str) -> str | None:
+        """``name``, ``name_env`` or ``name_file``: at most one of them."""
+        given = [k for k in (name, f"{name}_env", f"{name}_file") if k in table]
+        if len(given) > 1:
+            raise self.error(f"{where}.{given[1]}", f"set only one of {', '.join(given)}")
+        if not given:
+            return None
+        key = given[0]
+        dotted = f"{where}.{key}"
+        value = self.string(table, dotted)
+        assert value is not None
+        if key.endswith("_env"):
+            if value not in os.environ:
+                raise self.error(dotted, f"environment variable {value} is not set")
+            return os.environ[value]
+        if key.endswith("_file"):
+            secret_path = Path(value).expanduser()
+            if not secret_path.is_absolute() and self.path:
+                secret_path = Path(self.path).parent / secret_path
+            try:
+                return secret_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise self.error(dotted, f"cannot read {secret_path}: {exc.strerror}") from exc
+        return value
+
+
+def _kind(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
