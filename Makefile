@@ -1,0 +1,48 @@
+# Two entry points for a fresh machine:
+#   make run   - create .venv, install watcher, run the daemon with config.example.toml
+#   make test  - create .venv, install watcher with its test tools, lint, type-check, test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.example.toml
+
+.PHONY: run test lint typecheck unit check-once bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/watcher run --config $(CONFIG)
+
+check-once: $(VENV)/.installed-run
+	$(BIN)/watcher check --config $(CONFIG)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check watcher tests bench migrations
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/tags_rank.py
+	$(BIN)/python bench/status_10k.py
+	$(BIN)/python bench/registry_throughput.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
