@@ -1,0 +1,162 @@
+"""``watcher tags``: rank a list of offered tags against the tag you track, and say why."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from watcher.core.tags import ParsedTag, Reason, Strategy, TagAnswer, TagPolicy, rank_tags
+
+# A group this small is listed one tag per line with its detail; a larger one is wrapped.
+_DETAILED_GROUP = 10
+_WIDTH = 100
+
+
+@click.command("tags")
+@click.argument("current")
+@click.option(
+    "--from",
+    "source",
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="File with the offered tags, one per line or a JSON list; '-' is standard input.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--include", metavar="RE", help="Only tags this regex matches (whole tag).")
+@click.option("--exclude", metavar="RE", help="Leave out tags this regex matches (whole tag).")
+@click.option(
+    "--strategy",
+    type=click.Choice([s.value for s in Strategy]),
+    help="How to read tags; default: versions and dates, by heuristics.",
+)
+@click.option("--range", "version_range", metavar="R", help="Version range, e.g. '>=3.12,<4'.")
+@click.option("--extract", metavar="RE", help="Regex whose capture group(s) are compared.")
+def tags(
+    current: str,
+    source: str,
+    as_json: bool,
+    include: str | None,
+    exclude: str | None,
+    strategy: str | None,
+    version_range: str | None,
+    extract: str | None,
+) -> None:
+    """Show which offered tag is newer than CURRENT: on its line, and overall; and why."""
+    try:
+        policy = TagPolicy(include, exclude, strategy, version_range, extract)
+    except ValueError as exc:
+        key, _, _ = str(exc).partition(":")
+        raise click.BadParameter(str(exc), param_hint=f"--{key}") from None
+    offered = _read_tags(source)
+    answer = rank_tags(current, offered, policy)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2))
+    else:
+        click.echo(render(answer))
+
+
+def _read_tags(source: str) -> list[str]:
+    where = "standard input" if source == "-" else source
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise click.BadParameter(
+                f"cannot read {source}: {reason}", param_hint="--from"
+            ) from None
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            loaded = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(
+                f"{where} looks like JSON but does not parse: {exc}", param_hint="--from"
+            ) from None
+        if not isinstance(loaded, list) or not all(isinstance(t, str) for t in loaded):
+            raise click.BadParameter(
+                f"{where}: a JSON input must be a list of tag strings", param_hint="--from"
+            )
+        offered = [t.strip() for t in loaded if t.strip()]
+    else:
+        offered = [line.strip() for line in text.splitlines() if line.strip()]
+    if not offered:
+        raise click.UsageError(f"no tags to rank: {where} is empty (give one tag per line)")
+    return offered
+
+
+def render(answer: TagAnswer) -> str:
+    """The answer for people: the two answers first, then how CURRENT was read, then why."""
+    lines = [f"current    {answer.current}"]
+    if answer.parsed is None:
+        lines.append(f"           {answer.note}")
+        lines += ["same line  -", "newest     -"]
+        return "\n".join(lines)
+    lines.append(f"  read as  {_describe(answer.parsed)}")
+    lines.append(f"same line  {answer.same_line or '- (none newer on this line)'}")
+    lines.append(f"newest     {answer.newest or '- (none newer in this family)'}")
+    lines.append("")
+    lines.append(f"candidates, newest first ({len(answer.candidates)})")
+    lines += [f"  {tag}" for tag in answer.candidates] or ["  (none)"]
+    groups: dict[Reason, list[str]] = defaultdict(list)
+    for tag, reason in answer.rejected.items():
+        groups[reason].append(tag)
+    lines.append("")
+    lines.append(f"rejected ({len(answer.rejected)})")
+    for reason in Reason:
+        members = groups.get(reason)
+        if not members:
+            continue
+        lines.append(f"  {reason.value} ({len(members)}): {reason.summary}")
+        lines += _render_group(members, answer.details)
+    return "\n".join(lines)
+
+
+def _render_group(members: list[str], details: dict[str, str]) -> list[str]:
+    """Few tags: one a line with its detail. Many: by shared detail when that groups them."""
+    if len(members) <= _DETAILED_GROUP:
+        width = max(len(tag) for tag in members)
+        return [f"    {tag:<{width}}  {details[tag]}" for tag in members]
+    by_detail: dict[str, list[str]] = defaultdict(list)
+    for tag in members:
+        by_detail[details[tag]].append(tag)
+    if len(by_detail) == 1 or len(by_detail) > len(members) // 2:
+        return _wrap(", ".join(members), "    ")
+    lines: list[str] = []
+    for detail, tags_ in by_detail.items():
+        lines.append(f"    {detail} ({len(tags_)}):")
+        lines += _wrap(", ".join(tags_), "      ")
+    return lines
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+def _describe(parsed: ParsedTag) -> str:
+    parts = [
+        f"{parsed.kind} {parsed.version}",
+        f"prefix {parsed.prefix or '(none)'}",
+        f"pre-release {parsed.pre or '(none)'}",
+        f"build {'(none)' if parsed.build is None else parsed.build}",
+        f"variant {parsed.variant or '(none)'}",
+        f"precision {parsed.precision}",
+    ]
+    if parsed.date_style:
+        parts.append(f"date spelling {parsed.date_style}")
+    return ", ".join(parts)
