@@ -11,3 +11,8 @@ from watcher import __version__
 @click.version_option(__version__, prog_name="watcher")
 def main() -> None:
     """Watch the base images you build FROM; tell which images must be rebuilt, and why."""
+
+
+from watcher.cli.tags import tags  # noqa: E402
+
+main.add_command(tags)
