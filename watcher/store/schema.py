@@ -1,0 +1,150 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+The database schema is created and changed ONLY by the Alembic migrations in
+``migrations/versions/``; this module describes the schema those migrations produce, so queries
+can be built from it and a test can assert that the two never drift apart.
+
+    images    one row per tracked reference: the ``ImageState`` fields plus an ``active`` flag
+    history   append-only: one row per check that changed something (``HistoryEntry``)
+    events    things to tell a user (``Event``), with their delivery state
+
+Enums are stored as their string values, mappings as JSON and datetimes as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names on every dialect, so later migrations can name what they drop.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Lengths follow the distribution spec: a repository name of at most 255 characters (registry
+# included), a tag of at most 128, a digest of algorithm plus hex. They matter only to
+# databases that enforce VARCHAR lengths.
+REF_LENGTH = 512
+TAG_LENGTH = 128
+DIGEST_LENGTH = 255
+KIND_LENGTH = 32
+EVENT_ID_LENGTH = 64
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime in and out, on every dialect.
+
+    SQLite keeps no offset: values are converted to UTC before they are written and marked
+    UTC when read. A naive datetime is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing to store a naive datetime: {value!r}")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def copy(self, **kw: Any) -> UTCDateTime:
+        return UTCDateTime()
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref", String(REF_LENGTH), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("digest", String(DIGEST_LENGTH)),
+    Column("media_type", String(255)),
+    Column("platforms", JSON, nullable=False),
+    Column("newer_same_line", String(TAG_LENGTH)),
+    Column("newer_newest", String(TAG_LENGTH)),
+    Column("reported_same_line", String(TAG_LENGTH)),
+    Column("reported_newest", String(TAG_LENGTH)),
+    Column("tags_fingerprint", String(128)),
+    Column("removed", Boolean, nullable=False),
+    Column("changes", Integer, nullable=False),
+    Column("last_changed_at", UTCDateTime),
+    Column("last_checked_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_status", Integer),
+    Column("failing_since", UTCDateTime),
+    Column("failure_count", Integer, nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "image_id",
+        Integer,
+        ForeignKey("images.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index(None, "image_id", "at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(EVENT_ID_LENGTH), primary_key=True),
+    Column(
+        "image_id",
+        Integer,
+        ForeignKey("images.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    # Delivery: pending -> delivered -> acknowledged. The attempt columns are for the notifier.
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Index(None, "state", "image_id"),
+    Index(None, "image_id", "created_at"),
+)

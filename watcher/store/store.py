@@ -1,0 +1,445 @@
+"""The Store: watcher's state, history and events in a SQL database.
+
+Every public method is one transaction. Writes go through ``engine.writing`` (BEGIN
+IMMEDIATE on SQLite), reads through ``engine.reading``; SQLAlchemy errors are translated to
+``StorageError`` here, at the boundary, with the URL's password masked.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import MappingProxyType, TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, Engine, Row, Select, insert, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from watcher.core.changes import (
+    CheckDecision,
+    EventKind,
+    HistoryEntry,
+    HistoryKind,
+    ImageState,
+    NewerVersions,
+)
+from watcher.errors import StorageError
+from watcher.store import migrate
+from watcher.store.engine import create, mask, parse_url, reading, writing
+from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
+from watcher.store.schema import events, history, images
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Keeps IN (...) lists well below every database's limit on bound parameters.
+_CHUNK = 500
+
+
+def _storage_errors(
+    method: Callable[Concatenate[Store, P], R],
+) -> Callable[Concatenate[Store, P], R]:
+    """Translate SQLAlchemy's errors into StorageError, naming the database."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StorageError(self._describe(exc)) from exc
+
+    return wrapper
+
+
+class Store:
+    """watcher's database. Open with ``Store.open(url)``; close with ``close()``.
+
+    Thread-safe: the engine pools connections, and writes from one process are serialised
+    so that they queue here instead of contending for SQLite's lock.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._url = mask(url)
+        self._write_lock = threading.Lock()
+
+    # -- opening, migrations ----------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """Open ``url`` without looking at its schema (for ``watcher db`` commands)."""
+        store = cls(create(url), url)
+        try:
+            store._ping()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def open(cls, url: str, upgrade: bool = True) -> Store:
+        """Open the database at ``url``.
+
+        With ``upgrade`` the schema is migrated to this watcher's head revision. Without, it
+        must already be there: ``DatabaseTooNew`` when a newer watcher migrated it,
+        ``StorageError`` (run ``watcher db upgrade``) when it is behind.
+        """
+        store = cls.connect(url)
+        try:
+            if upgrade:
+                store.upgrade()
+            else:
+                migrate.check_current(store.current_revision())
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision this watcher knows."""
+        return migrate.head_revision()
+
+    @_storage_errors
+    def current_revision(self) -> str | None:
+        """The database's schema revision; None when it was never migrated."""
+        with reading(self._engine) as connection:
+            return migrate.current_revision(connection)
+
+    @_storage_errors
+    def upgrade(self) -> None:
+        """Migrate the schema to the head revision, in one transaction."""
+        with self._write_lock:
+            migrate.upgrade(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._url!r})"
+
+    # -- tracked images ---------------------------------------------------------------------
+
+    @_storage_errors
+    def sync_images(self, refs: Iterable[str]) -> None:
+        """Make exactly ``refs`` the active images; others become inactive, history kept."""
+        wanted = dict.fromkeys(refs)
+        now = _now()
+        with self._writing() as connection:
+            known = {
+                row.ref: row.active
+                for row in connection.execute(select(images.c.ref, images.c.active))
+            }
+            new = [ref for ref in wanted if ref not in known]
+            if new:
+                connection.execute(
+                    insert(images),
+                    [_new_image(ImageState(ref=ref), now) for ref in new],
+                )
+            back = [ref for ref in wanted if known.get(ref) is False]
+            gone = [ref for ref, active in known.items() if active and ref not in wanted]
+            for chunk in _chunks(back):
+                connection.execute(
+                    update(images).where(images.c.ref.in_(chunk)).values(active=True)
+                )
+            for chunk in _chunks(gone):
+                connection.execute(
+                    update(images).where(images.c.ref.in_(chunk)).values(active=False)
+                )
+
+    @_storage_errors
+    def load_state(self, ref: str) -> ImageState | None:
+        """The stored state of ``ref`` (active or not); None when it was never stored."""
+        with reading(self._engine) as connection:
+            row = connection.execute(select(images).where(images.c.ref == ref)).first()
+        return None if row is None else _image_state(row)
+
+    @_storage_errors
+    def load_states(self, refs: Iterable[str] | None = None) -> dict[str, ImageState]:
+        """States of the active images among ``refs`` (all active images when None)."""
+        query = select(images).where(images.c.active.is_(True))
+        with reading(self._engine) as connection:
+            if refs is None:
+                rows = list(connection.execute(query))
+            else:
+                rows = []
+                for chunk in _chunks(list(dict.fromkeys(refs))):
+                    rows.extend(connection.execute(query.where(images.c.ref.in_(chunk))))
+        return {row.ref: _image_state(row) for row in rows}
+
+    # -- recording a check ------------------------------------------------------------------
+
+    @_storage_errors
+    def apply(self, decision: CheckDecision) -> None:
+        """Record one check in ONE transaction: state, history rows, pending events.
+
+        An unchanged check only updates the image's row. An event whose id is already stored
+        is skipped, and history is appended only when the decision moves the image's change
+        counter forward: a decision applied twice (a retry after a commit whose outcome was
+        unknown) records everything once.
+        """
+        state = decision.image
+        strays = {e.ref for e in decision.history} | {e.ref for e in decision.events}
+        strays.discard(state.ref)
+        if strays:
+            raise ValueError(f"decision for {state.ref!r} has rows of {sorted(strays)}")
+        values = _state_values(state)
+        with self._writing() as connection:
+            row = connection.execute(
+                select(images.c.id, images.c.changes)
+                .where(images.c.ref == state.ref)
+                .with_for_update()
+            ).first()
+            if row is None:
+                result = connection.execute(insert(images).values(_new_image(state, _now())))
+                assert result.inserted_primary_key is not None
+                image_id = int(result.inserted_primary_key[0])
+                recorded = False
+            else:
+                image_id = row.id
+                connection.execute(update(images).where(images.c.id == image_id).values(values))
+                recorded = row.changes >= state.changes
+            if decision.history and not recorded:
+                connection.execute(
+                    insert(history),
+                    [
+                        {"image_id": image_id, "at": e.at, "kind": e.kind.value, "data": e.data}
+                        for e in decision.history
+                    ],
+                )
+            if decision.events:
+                ids = [event.id for event in decision.events]
+                stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
+                rows: list[dict[str, Any]] = []
+                for event in decision.events:
+                    if event.id in stored:
+                        continue
+                    stored.add(event.id)
+                    rows.append(
+                        {
+                            "id": event.id,
+                            "image_id": image_id,
+                            "kind": event.kind.value,
+                            "created_at": event.created_at,
+                            "data": dict(event.data),
+                            "state": DeliveryState.PENDING.value,
+                            "attempts": 0,
+                        }
+                    )
+                if rows:
+                    connection.execute(insert(events), rows)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @_storage_errors
+    def statuses(self, include_inactive: bool = False) -> list[ImageStatus]:
+        """Every active image (and inactive ones if asked) with its pending events, by ref.
+
+        Two queries whatever the number of images.
+        """
+        image_query = select(images).order_by(images.c.ref)
+        event_query = _event_query().where(events.c.state == DeliveryState.PENDING.value)
+        if not include_inactive:
+            image_query = image_query.where(images.c.active.is_(True))
+            event_query = event_query.where(images.c.active.is_(True))
+        with reading(self._engine) as connection:
+            image_rows = connection.execute(image_query).all()
+            pending: dict[str, list[StoredEvent]] = {}
+            for row in connection.execute(event_query):
+                pending.setdefault(row.ref, []).append(_stored_event(row))
+        return [
+            ImageStatus(
+                state=_image_state(row),
+                active=bool(row.active),
+                pending=tuple(pending.get(row.ref, ())),
+            )
+            for row in image_rows
+        ]
+
+    @_storage_errors
+    def history(self, ref: str, limit: int | None = None) -> list[HistoryEntry]:
+        """The image's history, oldest first; with ``limit``, the latest ``limit`` entries."""
+        query = (
+            select(history, images.c.ref)
+            .join(images, images.c.id == history.c.image_id)
+            .where(images.c.ref == ref)
+        )
+        if limit is None:
+            query = query.order_by(history.c.at, history.c.id)
+        else:
+            query = query.order_by(history.c.at.desc(), history.c.id.desc()).limit(limit)
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        entries = [
+            HistoryEntry(row.ref, row.at, HistoryKind(row.kind), _mapping(row.data)) for row in rows
+        ]
+        return entries if limit is None else entries[::-1]
+
+    @_storage_errors
+    def events(
+        self,
+        ref: str | None = None,
+        states: Iterable[DeliveryState] = (DeliveryState.PENDING,),
+    ) -> list[StoredEvent]:
+        """Events in the given delivery states, of one image or all, oldest first."""
+        wanted = [DeliveryState(state).value for state in states]
+        if not wanted:
+            return []
+        query = _event_query().where(events.c.state.in_(wanted))
+        if ref is not None:
+            query = query.where(images.c.ref == ref)
+        with reading(self._engine) as connection:
+            return [_stored_event(row) for row in connection.execute(query)]
+
+    # -- acknowledging ----------------------------------------------------------------------
+
+    @_storage_errors
+    def acknowledge(self, ref: str, *, at: datetime | None = None) -> int:
+        """Mark the image's unacknowledged events acknowledged; returns how many.
+
+        Unacknowledged means pending or delivered: a delivered event still waits for the user.
+        """
+        image_id = select(images.c.id).where(images.c.ref == ref).scalar_subquery()
+        with self._writing() as connection:
+            result = connection.execute(
+                update(events)
+                .where(events.c.image_id == image_id)
+                .where(
+                    events.c.state.in_([DeliveryState.PENDING.value, DeliveryState.DELIVERED.value])
+                )
+                .values(state=DeliveryState.ACKNOWLEDGED.value, acknowledged_at=at or _now())
+            )
+            return int(result.rowcount)
+
+    # -- internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._write_lock, writing(self._engine) as connection:
+            yield connection
+
+    def _ping(self) -> None:
+        try:
+            with self._engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            raise StorageError(self._describe(exc, connecting=True)) from exc
+
+    def _describe(self, exc: SQLAlchemyError, *, connecting: bool = False) -> str:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        hint = ""
+        lowered = reason.lower()
+        if "unable to open database file" in lowered:
+            hint = "; check that the directory exists and is writable"
+        elif "database is locked" in lowered:
+            hint = "; another process held the write lock too long, try again"
+        elif "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+            hint = "; run `watcher db upgrade`"
+        elif connecting:
+            hint = "; check the URL and that the database server is running and reachable"
+        verb = "cannot connect to" if connecting else "database error on"
+        return f"{verb} {self._url}: {reason}{hint}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if value else {}
+
+
+def _state_values(state: ImageState) -> dict[str, Any]:
+    return {
+        "ref": state.ref,
+        "digest": state.digest,
+        "media_type": state.media_type,
+        "platforms": dict(state.platforms),
+        "newer_same_line": state.newer.same_line,
+        "newer_newest": state.newer.newest,
+        "reported_same_line": state.reported_same_line,
+        "reported_newest": state.reported_newest,
+        "tags_fingerprint": state.tags_fingerprint,
+        "removed": state.removed,
+        "changes": state.changes,
+        "last_changed_at": state.last_changed_at,
+        "last_checked_at": state.last_checked_at,
+        "last_error": state.last_error,
+        "last_error_status": state.last_error_status,
+        "failing_since": state.failing_since,
+        "failure_count": state.failure_count,
+    }
+
+
+def _new_image(state: ImageState, now: datetime) -> dict[str, Any]:
+    return {**_state_values(state), "active": True, "added_at": now}
+
+
+def _image_state(row: Row[Any]) -> ImageState:
+    return ImageState(
+        ref=row.ref,
+        digest=row.digest,
+        media_type=row.media_type,
+        platforms=MappingProxyType(_mapping(row.platforms)),
+        newer=NewerVersions(row.newer_same_line, row.newer_newest),
+        reported_same_line=row.reported_same_line,
+        reported_newest=row.reported_newest,
+        tags_fingerprint=row.tags_fingerprint,
+        removed=bool(row.removed),
+        changes=row.changes,
+        last_changed_at=row.last_changed_at,
+        last_checked_at=row.last_checked_at,
+        last_error=row.last_error,
+        last_error_status=row.last_error_status,
+        failing_since=row.failing_since,
+        failure_count=row.failure_count,
+    )
+
+
+def _event_query() -> Select[Any]:
+    return (
+        select(events, images.c.ref)
+        .join(images, images.c.id == events.c.image_id)
+        .order_by(events.c.created_at, events.c.id)
+    )
+
+
+def _stored_event(row: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        id=row.id,
+        kind=EventKind(row.kind),
+        ref=row.ref,
+        created_at=row.created_at,
+        data=_mapping(row.data),
+        state=DeliveryState(row.state),
+        delivered_at=row.delivered_at,
+        acknowledged_at=row.acknowledged_at,
+        attempts=row.attempts,
+        last_attempt_at=row.last_attempt_at,
+        last_error=row.last_error,
+    )
+
+
+def parse(url: str) -> str:
+    """``url`` checked and with its password masked, for messages."""
+    return mask(parse_url(url))
