@@ -7,6 +7,7 @@ an environment variable) and ``X_file`` (a path whose content, stripped, is the 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -15,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
 from watcher.errors import ConfigError, InvalidReference
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
 DEFAULT_INTERVAL = 3600.0
 
-_DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?")
+_DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?", re.ASCII)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _STRATEGIES = ("semver", "numeric", "date", "lexical")
@@ -201,7 +202,8 @@ def _registry(
 
 
 def _normalize_host(host: str) -> str:
-    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+    # The same aliases as image references, or credentials for an alias would never apply.
+    return DOCKER_HUB if host.lower() in _HUB_ALIASES else host
 
 
 def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
@@ -359,6 +361,8 @@ class _Reader:
                 raise self.error(key, str(exc)) from None
         else:
             raise self.error(key, f"must be a duration such as 30 or '15m', not {_kind(value)}")
+        if not math.isfinite(seconds):
+            raise self.error(key, f"must be a duration such as 30 or '15m', not {value}")
         if seconds <= 0:
             raise self.error(key, "must be greater than zero")
         return seconds
@@ -386,6 +390,8 @@ class _Reader:
                 return secret_path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise self.error(dotted, f"cannot read {secret_path}: {exc.strerror}") from exc
+            except UnicodeDecodeError as exc:
+                raise self.error(dotted, f"cannot read {secret_path}: not UTF-8 text") from exc
         return value
 
 
