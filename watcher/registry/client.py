@@ -1,0 +1,244 @@
+"""The registry API: resolve a tag to digests, list tags, read an image config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from watcher.core.observation import (
+    INDEX_MEDIA_TYPES,
+    MANIFEST_MEDIA_TYPES,
+    ImageConfig,
+    ManifestObservation,
+)
+from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageReference
+from watcher.errors import InvalidResponse, NotFound
+from watcher.registry import manifests
+from watcher.registry.auth import Authenticator, TokenCache
+from watcher.registry.headers import RateLimit, parse_link_next
+from watcher.registry.http import Host, Requester, Sleep, error_for_status, read_bounded
+from watcher.registry.settings import RegistrySettings
+
+_T = TypeVar("_T")
+ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
+_TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
+
+
+def default_transport() -> httpx.AsyncBaseTransport:
+    """The transport chosen by measurement (docs/registry.md): httpx API over aiohttp."""
+    from httpx_aiohttp import AiohttpTransport
+
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    )
+    return transport
+
+
+class RegistryClient:
+    """One client for all registries: a connection pool shared by all, and per registry its
+    settings, a concurrency bound and its last rate-limit headers. Use it as an async context
+    manager (or call :meth:`aclose`)."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, RegistrySettings] | None = None,
+        default: RegistrySettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = dict(settings or {})
+        self._default = default or RegistrySettings()
+        self._http = httpx.AsyncClient(
+            transport=transport or default_transport(), follow_redirects=False, trust_env=False
+        )
+        self._auth = Authenticator(Requester(self._http, sleep=sleep, jitter=jitter),
+                                   TokenCache(clock))
+        self._hosts: dict[str, Host] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def settings_for(self, ref: ImageReference) -> RegistrySettings:
+        """Settings keyed by ``ref.registry`` ("docker.io") or ``ref.api_host``, else default."""
+        return self._settings.get(ref.registry) or self._settings.get(ref.api_host) or self._default
+
+    def rate_limit(self, host: str) -> RateLimit | None:
+        """The quota stated by ``host``'s last response, if it states one."""
+        api_host = DOCKER_HUB_API_HOST if host == DOCKER_HUB else host
+        known = self._hosts.get(api_host)
+        return known.rate_limit if known else None
+
+    def _host(self, ref: ImageReference) -> Host:
+        host = self._hosts.get(ref.api_host)
+        if host is None:
+            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host,
+                                                    self.settings_for(ref))
+        return host
+
+    async def resolve(
+        self, ref: ImageReference, known: ManifestObservation | None = None
+    ) -> ManifestObservation:
+        """What ``ref`` points to now. One HEAD when the digest equals ``known.digest``."""
+        host = self._host(ref)
+        url = self._url(host, ref, f"manifests/{ref.manifest_reference}")
+        async with self._auth.request(
+            host, "HEAD", url, headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref),
+            reference=str(ref), what="manifest HEAD",
+        ) as response:
+            _expect_ok(response, host, ref, "manifest HEAD")
+            digest = response.headers.get("docker-content-digest")
+            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if ref.digest and digest and digest != ref.digest:
+            raise InvalidResponse(f"asked for {ref.digest}, the registry answered {digest}",
+                                  registry=ref.registry, reference=str(ref))
+        body: bytes | None = None
+        if not digest:
+            body, digest, media_type = await self._manifest(host, ref, ref.manifest_reference)
+        if known is not None and known.digest == digest:
+            return known
+        if media_type in MANIFEST_MEDIA_TYPES and media_type not in INDEX_MEDIA_TYPES:
+            return ManifestObservation(digest, media_type)
+        if body is None:
+            body, digest, media_type = await self._manifest(host, ref, digest)
+        if media_type in INDEX_MEDIA_TYPES:
+            platforms = self._parse(host, ref, manifests.index_platforms, body)
+            return ManifestObservation(digest, media_type, platforms)
+        return ManifestObservation(digest, media_type)
+
+    async def list_tags(self, ref: ImageReference) -> list[str]:
+        """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
+        host = self._host(ref)
+        settings = host.settings
+        url = httpx.URL(self._url(host, ref, "tags/list"))
+        page_limit = max(1024 * 1024, settings.max_tags * _TAG_BYTES)
+        tags: dict[str, None] = {}
+        for _ in range(settings.max_tag_pages):
+            async with self._auth.request(
+                host, "GET", str(url), headers={"Accept": "application/json"}, scope=_scope(ref),
+                reference=str(ref), what="tag list",
+            ) as response:
+                _expect_ok(response, host, ref, "tag list")
+                body = await read_bounded(response, page_limit, registry=ref.registry,
+                                          reference=str(ref), what="tag list")
+                link = response.headers.get("link")
+            tags.update(dict.fromkeys(self._parse(host, ref, _tags_page, body)))
+            if len(tags) > settings.max_tags:
+                raise InvalidResponse(
+                    f"more than max_tags={settings.max_tags} tags; raise max_tags to list them",
+                    registry=ref.registry, reference=str(ref),
+                )
+            following = parse_link_next(link)
+            if following is None:
+                return list(tags)
+            url = url.join(following)
+            if not host.same_origin(url):
+                raise InvalidResponse(f"tag list pagination points to another origin: {url}",
+                                      registry=ref.registry, reference=str(ref))
+        raise InvalidResponse(
+            f"tag list has more than max_tag_pages={settings.max_tag_pages} pages; "
+            "raise max_tag_pages to list them all", registry=ref.registry, reference=str(ref),
+        )
+
+    async def image_config(self, ref: ImageReference, platform: str | None = None) -> ImageConfig:
+        """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
+        host = self._host(ref)
+        body, _, media_type = await self._manifest(host, ref, ref.manifest_reference)
+        if media_type in INDEX_MEDIA_TYPES:
+            platforms = self._parse(host, ref, manifests.index_platforms, body)
+            child = manifests.select_platform(platforms, platform) if platform else None
+            if child is None:
+                asked = f"platform {platform!r} is not" if platform else "no platform was"
+                raise NotFound(
+                    f"{asked} given/found in the index; it has: {', '.join(sorted(platforms))}",
+                    registry=ref.registry, reference=str(ref),
+                )
+            body, _, media_type = await self._manifest(host, ref, child)
+            if media_type in INDEX_MEDIA_TYPES:
+                raise InvalidResponse(f"index entry {child} is itself an index",
+                                      registry=ref.registry, reference=str(ref))
+        config = self._parse(host, ref, manifests.config_digest, body)
+        url = self._url(host, ref, f"blobs/{config}")
+        async with self._auth.request(
+            host, "GET", url, headers={}, scope=_scope(ref), reference=str(ref),
+            what=f"config blob {config}", follow_redirects=True,
+        ) as response:
+            _expect_ok(response, host, ref, f"config blob {config}")
+            blob = await read_bounded(response, host.settings.max_config_bytes,
+                                      registry=ref.registry, reference=str(ref),
+                                      what=f"config blob {config}")
+        self._parse(host, ref, lambda data: manifests.verify_digest(data, config), blob)
+        return self._parse(host, ref, lambda data: manifests.image_config(data, config), blob)
+
+    async def _manifest(
+        self, host: Host, ref: ImageReference, reference: str
+    ) -> tuple[bytes, str, str]:
+        """GET a manifest by tag or digest, bounded and verified: (body, digest, media type)."""
+        what = f"manifest {reference}"
+        async with self._auth.request(
+            host, "GET", self._url(host, ref, f"manifests/{reference}"),
+            headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref), reference=str(ref), what=what,
+        ) as response:
+            _expect_ok(response, host, ref, what)
+            body = await read_bounded(response, host.settings.max_manifest_bytes,
+                                      registry=ref.registry, reference=str(ref), what=what)
+            claimed = response.headers.get("docker-content-digest")
+            content_type = response.headers.get("content-type")
+        requested = reference if ":" in reference else None
+        digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, claimed, requested),
+                             body)
+        media_type = self._parse(host, ref, lambda d: manifests.media_type_of(d, content_type),
+                                 body)
+        return body, digest, media_type
+
+    @staticmethod
+    def _url(host: Host, ref: ImageReference, path: str) -> str:
+        return f"{host.base_url}/v2/{ref.repository}/{path}"
+
+    @staticmethod
+    def _parse(host: Host, ref: ImageReference, parse: Callable[[bytes], _T], body: bytes) -> _T:
+        try:
+            return parse(body)
+        except manifests.ManifestError as exc:
+            raise InvalidResponse(str(exc), registry=ref.registry, reference=str(ref)) from exc
+
+
+def _scope(ref: ImageReference) -> str:
+    return f"repository:{ref.repository}:pull"
+
+
+def _expect_ok(response: httpx.Response, host: Host, ref: ImageReference, what: str) -> None:
+    if response.status_code != 200:
+        raise error_for_status(response.status_code, registry=ref.registry, reference=str(ref),
+                               what=what)
+
+
+def _tags_page(body: bytes) -> list[str]:
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise manifests.ManifestError(f"tag list is not valid JSON: {exc}") from exc
+    tags = document.get("tags") if isinstance(document, dict) else None
+    if tags is None and isinstance(document, dict):
+        return []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise manifests.ManifestError("tag list has no list of tags")
+    return tags

@@ -1,0 +1,100 @@
+"""Per-registry settings and credentials: plain values handed to the client (it reads no files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watcher.errors import ConfigError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """What to authenticate with. ``repr`` never shows a secret.
+
+    - ``username`` + ``password``: HTTP Basic, or Basic to the token server (Docker Hub's way);
+    - ``token``: a static bearer token sent as is (for example a registry access token);
+    - ``identity_token``: an OAuth2 refresh token, as ``docker login`` stores it.
+    """
+
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    identity_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.password is not None and not self.username:
+            raise ConfigError("a password needs a username", key="credentials")
+        if self.token is not None and (self.username or self.identity_token):
+            raise ConfigError(
+                "a static token excludes username/password and identity token", key="credentials"
+            )
+
+    @property
+    def basic(self) -> tuple[str, str] | None:
+        """(username, password) when both are set."""
+        if self.username and self.password is not None:
+            return self.username, self.password
+        return None
+
+    def __repr__(self) -> str:
+        parts = []
+        if self.username is not None:
+            parts.append(f"username={self.username!r}")
+        for name in ("password", "token", "identity_token"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}='***'")
+        return f"Credentials({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """How to talk to one registry.
+
+    ``insecure`` allows plain HTTP for this host: the client then speaks ``http://`` to it, and
+    credentials may travel over HTTP to it and to the token server it names. Without it, the
+    client speaks HTTPS and refuses to send credentials anywhere over plain HTTP.
+
+    ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
+    once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
+    """
+
+    host: str = "*"
+    insecure: bool = False
+    credentials: Credentials | None = None
+    max_concurrency: int = 8
+    timeout: float = 10.0
+    retries: int = 3
+    max_tag_pages: int = 100
+    max_tags: int = 50_000
+    max_retry_after: float = 60.0
+    backoff_base: float = 0.5
+    backoff_max: float = 10.0
+    max_manifest_bytes: int = 4 * MiB
+    max_config_bytes: int = 8 * MiB
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_concurrency": self.max_concurrency >= 1,
+            "timeout": self.timeout > 0,
+            "retries": self.retries >= 0,
+            "max_tag_pages": self.max_tag_pages >= 1,
+            "max_tags": self.max_tags >= 1,
+            "max_retry_after": self.max_retry_after >= 0,
+            "backoff_base": self.backoff_base >= 0,
+            "backoff_max": self.backoff_max >= 0,
+            "max_manifest_bytes": self.max_manifest_bytes >= 1,
+            "max_config_bytes": self.max_config_bytes >= 1,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(
+                    f"{getattr(self, key)!r} is out of range", key=f"{self.host}.{key}"
+                )
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.insecure else "https"
