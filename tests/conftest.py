@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.registry"]
+pytest_plugins = ["tests.support.registry", "tests.support.postgres"]
