@@ -99,8 +99,9 @@ _PRE_RANK = {
 }
 _STABLE_RANK = 4
 _LABEL = r"alpha|beta|preview|pre|rc|dev|ea"
-# A pre-release glued to the version: 3.14.0rc1, 8.4.25RC1, 19beta3, 3.14.0a1 (a/b/c need a number).
-_GLUED_PRE = re.compile(rf"(?P<label>{_LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?", re.IGNORECASE)
+# A pre-release glued to the version: 3.14.0rc1, 8.4.25RC1, 19beta3, 3.14.0a1, 3.14.0.dev9
+# (a, b and c need a number).
+_GLUED_PRE = re.compile(rf"\.?(?P<label>{_LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?", re.IGNORECASE)
 # A pre-release as its own dash-separated token: rc, rc1, rc.10, beta, ea, dev5.
 _TOKEN_PRE = re.compile(rf"(?P<label>{_LABEL}|(?:a|b|c)(?=\.?\d))\.?(?P<num>\d+)?", re.IGNORECASE)
 _HEAD = re.compile(r"(?P<prefix>v(?=\d)|(?:[A-Za-z][A-Za-z0-9]*-)+)?(?P<body>\d.*)", re.DOTALL)
@@ -182,7 +183,7 @@ class ParsedTag:
                 f"variant {other.variant or '(none)'!r}, not {self.variant or '(none)'!r}",
             )
         if other.precision != self.precision and self.kind not in ("date", "lexical"):
-            return Reason.OTHER_PRECISION, f"{other.precision} components, not {self.precision}"
+            return Reason.OTHER_PRECISION, _components(other.precision) + f", not {self.precision}"
         if (other.build is None) != (self.build is None):
             side = "has a build number" if other.build is not None else "has no build number"
             return (
@@ -351,7 +352,7 @@ def _parse_extracted(tag: str, value: str, strategy: Strategy | None) -> ParsedT
     if strategy is Strategy.SEMVER:
         parsed = _parse_semver(value)
         if isinstance(parsed, Reason):
-            return parsed
+            return Reason.NOT_A_VERSION
         return ParsedTag(tag, "semver", release=parsed.release, pre=parsed.pre, key=parsed.key,
                          line=parsed.line if len(parsed.release) > 1 else ())  # fmt: skip
     if strategy is Strategy.DATE:
@@ -596,6 +597,10 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
         if not parsed.on_line_of(cur):
             return Reason.PRE_RELEASE, f"pre-release {parsed.pre} of another line"
     return parsed
+
+
+def _components(count: int) -> str:
+    return f"{count} component" + ("" if count == 1 else "s")
 
 
 def _pre(parsed: ParsedTag) -> str:
