@@ -1,0 +1,243 @@
+"""Migrations: the only source of the schema, and they must match the models and keep data."""
+
+from __future__ import annotations
+
+import importlib.resources
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from watcher.errors import DatabaseTooNew, StorageError
+from watcher.store import DeliveryState, Store, migrate
+from watcher.store.engine import create, reading, writing
+from watcher.store.schema import metadata
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def revisions_oldest_first() -> list[str]:
+    return [
+        script.revision for script in reversed(list(migrate.script_directory().walk_revisions()))
+    ]
+
+
+def test_migrations_are_found_as_package_resources() -> None:
+    location = importlib.resources.files("watcher.migrations")
+    assert (Path(str(location)) / "env.py").is_file()
+    assert migrate.script_location() == Path(str(location))
+    assert (migrate.script_location() / "versions").is_dir()
+
+
+def test_there_is_one_head_and_one_base() -> None:
+    scripts = migrate.script_directory()
+    assert len(scripts.get_heads()) == 1
+    assert len(scripts.get_bases()) == 1
+    assert Store.head_revision() == scripts.get_current_head()
+
+
+def test_an_empty_database_upgraded_to_head_matches_the_models(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        assert store.current_revision() == Store.head_revision()
+    engine = create(store_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_twice_changes_nothing(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        store.upgrade()
+        assert store.current_revision() == Store.head_revision()
+
+
+# Rows written at the FIRST revision, in that revision's columns. Later revisions must carry
+# them forward: the test counts every table's rows after each step and reads them back through
+# the Store API at head.
+FIRST_REVISION_ROWS: dict[str, list[dict[str, object]]] = {
+    "images": [
+        {
+            "id": 1,
+            "ref": "docker.io/library/python:3.12",
+            "active": True,
+            "added_at": T0,
+            "digest": "sha256:" + "a" * 64,
+            "media_type": "application/vnd.oci.image.index.v1+json",
+            "platforms": {"linux/amd64": "sha256:" + "b" * 64},
+            "newer_same_line": "3.12.4",
+            "newer_newest": "3.13.0",
+            "reported_same_line": "3.12.4",
+            "reported_newest": "3.13.0",
+            "tags_fingerprint": "f" * 64,
+            "removed": False,
+            "changes": 2,
+            "last_changed_at": T0,
+            "last_checked_at": T0,
+            "last_error": None,
+            "last_error_status": None,
+            "failing_since": None,
+            "failure_count": 0,
+        },
+        {
+            "id": 2,
+            "ref": "ghcr.io/acme/base:1",
+            "active": False,
+            "added_at": T0,
+            "digest": None,
+            "media_type": None,
+            "platforms": {},
+            "newer_same_line": None,
+            "newer_newest": None,
+            "reported_same_line": None,
+            "reported_newest": None,
+            "tags_fingerprint": None,
+            "removed": False,
+            "changes": 1,
+            "last_changed_at": None,
+            "last_checked_at": T0,
+            "last_error": "unauthorized",
+            "last_error_status": 401,
+            "failing_since": T0,
+            "failure_count": 3,
+        },
+    ],
+    "history": [
+        {"id": 1, "image_id": 1, "at": T0, "kind": "baseline", "data": {"digest": "x"}},
+        {"id": 2, "image_id": 1, "at": T0, "kind": "new_version", "data": {"new": ["3.13.0"]}},
+        {"id": 3, "image_id": 2, "at": T0, "kind": "failing", "data": {"status": 401}},
+    ],
+    "events": [
+        {
+            "id": "e" * 32,
+            "image_id": 1,
+            "kind": "new_version",
+            "created_at": T0,
+            "data": {"new": ["3.13.0"]},
+            "state": "pending",
+            "attempts": 0,
+        },
+        {
+            "id": "d" * 32,
+            "image_id": 1,
+            "kind": "digest_changed",
+            "created_at": T0,
+            "data": {},
+            "state": "acknowledged",
+            "attempts": 1,
+            "acknowledged_at": T0,
+        },
+    ],
+}
+
+
+def test_data_written_at_the_first_revision_survives_every_upgrade(store_url: str) -> None:
+    revisions = revisions_oldest_first()
+    engine = create(store_url)
+    try:
+        migrate.upgrade(engine, revisions[0])
+        with writing(engine) as connection:
+            tables = sa.MetaData()
+            tables.reflect(connection, only=list(FIRST_REVISION_ROWS))
+            for name, rows in FIRST_REVISION_ROWS.items():
+                table = tables.tables[name]
+                for row in rows:
+                    connection.execute(table.insert().values(_portable(row, table)))
+        counts = _counts(engine)
+        assert counts == {name: len(rows) for name, rows in FIRST_REVISION_ROWS.items()}
+        for revision in revisions[1:]:
+            migrate.upgrade(engine, revision)
+            after = _counts(engine)
+            assert after == counts, f"rows lost migrating to {revision}"
+    finally:
+        engine.dispose()
+
+    with Store.open(store_url) as store:
+        assert store.current_revision() == Store.head_revision()
+        python = store.load_state("docker.io/library/python:3.12")
+        assert python is not None
+        assert python.digest == "sha256:" + "a" * 64
+        assert dict(python.platforms) == {"linux/amd64": "sha256:" + "b" * 64}
+        assert python.newer.newest == "3.13.0"
+        assert python.last_changed_at == T0
+        base = store.load_state("ghcr.io/acme/base:1")
+        assert base is not None
+        assert (base.failure_count, base.last_error_status, base.failing_since) == (3, 401, T0)
+        assert [s.ref for s in store.statuses(include_inactive=True)] == [
+            "docker.io/library/python:3.12",
+            "ghcr.io/acme/base:1",
+        ]
+        assert [e.kind for e in store.history("docker.io/library/python:3.12")] == [
+            "baseline",
+            "new_version",
+        ]
+        pending = store.events()
+        assert [(e.id, e.state) for e in pending] == [("e" * 32, DeliveryState.PENDING)]
+        acknowledged = store.events(states=[DeliveryState.ACKNOWLEDGED])
+        assert acknowledged[0].acknowledged_at == T0
+        assert acknowledged[0].attempts == 1
+
+
+def _portable(row: dict[str, object], table: sa.Table) -> dict[str, object]:
+    """Reflected SQLite columns know no time zones: hand them UTC without an offset."""
+    out = dict(row)
+    for key, value in row.items():
+        if isinstance(value, datetime) and not getattr(table.c[key].type, "timezone", False):
+            out[key] = value.astimezone(UTC).replace(tzinfo=None)
+    return out
+
+
+def _counts(engine: sa.Engine) -> dict[str, int]:
+    with reading(engine) as connection:
+        names = set(sa.inspect(connection).get_table_names())
+        return {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in FIRST_REVISION_ROWS
+            if name in names
+        }
+
+
+def _stamp(url: str, revision: str) -> None:
+    engine = create(url)
+    try:
+        with writing(engine) as connection:
+            connection.execute(
+                sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_database_from_a_newer_watcher_is_refused(store_url: str) -> None:
+    Store.open(store_url).close()
+    _stamp(store_url, "9999_from_the_future")
+    with pytest.raises(DatabaseTooNew, match="newer watcher; upgrade watcher"):
+        Store.open(store_url, upgrade=False)
+    with pytest.raises(DatabaseTooNew, match="9999_from_the_future"):
+        Store.open(store_url, upgrade=True)
+
+
+def test_a_database_behind_head_must_be_upgraded_first(store_url: str) -> None:
+    with Store.connect(store_url) as store:
+        assert store.current_revision() is None
+    with pytest.raises(StorageError, match=r"run `watcher db upgrade`"):
+        Store.open(store_url, upgrade=False)
+    engine = create(store_url)
+    try:
+        migrate.upgrade(engine, revisions_oldest_first()[0])
+    finally:
+        engine.dispose()
+    if len(revisions_oldest_first()) > 1:
+        with pytest.raises(
+            StorageError, match=r"database is at revision .* run `watcher db upgrade`"
+        ):
+            Store.open(store_url, upgrade=False)
+    Store.open(store_url, upgrade=True).close()
+    Store.open(store_url, upgrade=False).close()

@@ -1,0 +1,311 @@
+"""The Store API against a real database: SQLite and PostgreSQL (``store_url``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from watcher.core.changes import (
+    CheckDecision,
+    CheckState,
+    Event,
+    EventKind,
+    HistoryEntry,
+    HistoryKind,
+    ImageState,
+    NewerVersions,
+    Observation,
+    WatchPolicy,
+    decide,
+)
+from watcher.core.observation import OCI_INDEX, ManifestObservation
+from watcher.errors import StorageError
+from watcher.store import DeliveryState, ImageStatus, Store, StoredEvent
+
+REF = "docker.io/library/python:3.12"
+OTHER = "ghcr.io/acme/base:1"
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+DEFAULT_POLICY = WatchPolicy()
+
+
+def digest(char: str) -> str:
+    return "sha256:" + char * 64
+
+
+def seen(char: str) -> ManifestObservation:
+    return ManifestObservation(digest(char), OCI_INDEX, {"linux/amd64": digest(char.upper())})
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with Store.open(store_url) as opened:
+        yield opened
+
+
+def count(store: Store, table: str) -> int:
+    engine = store._engine
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def check(
+    store: Store, ref: str, observation: Observation, policy: WatchPolicy = DEFAULT_POLICY
+) -> CheckDecision:
+    """One check as the service does it: load, decide, apply."""
+    previous = store.load_state(ref) or ImageState(ref=ref)
+    decision = decide(previous, observation, policy)
+    store.apply(decision)
+    return decision
+
+
+def test_sync_images_inserts_deactivates_and_reactivates(store: Store) -> None:
+    store.sync_images([REF, OTHER])
+    assert sorted(store.load_states()) == [REF, OTHER]
+    assert store.load_state(REF) == ImageState(ref=REF)
+
+    check(store, OTHER, Observation(T0, manifest=seen("a")))
+    store.sync_images([REF])
+    assert list(store.load_states()) == [REF]
+    assert [(s.ref, s.active) for s in store.statuses(include_inactive=True)] == [
+        (REF, True),
+        (OTHER, False),
+    ]
+    assert len(store.history(OTHER)) == 1  # history is kept for inactive images
+    assert store.load_state(OTHER) is not None
+
+    store.sync_images([OTHER, REF, REF])
+    assert sorted(store.load_states()) == [REF, OTHER]
+    state = store.load_state(OTHER)
+    assert state is not None
+    assert state.digest == digest("a")
+
+
+def test_state_round_trips_every_field(store: Store) -> None:
+    state = ImageState(
+        ref=REF,
+        digest=digest("a"),
+        media_type=OCI_INDEX,
+        platforms={"linux/amd64": digest("b"), "linux/arm64/v8": digest("c")},
+        newer=NewerVersions("3.12.4", "3.13.0"),
+        reported_same_line="3.12.3",
+        reported_newest="3.13.0",
+        tags_fingerprint="f" * 64,
+        removed=True,
+        changes=7,
+        last_changed_at=T0,
+        last_checked_at=T0 + timedelta(seconds=1, microseconds=123456),
+        last_error="tag not found",
+        last_error_status=404,
+        failing_since=T0,
+        failure_count=2,
+    )
+    store.apply(CheckDecision(CheckState.CHANGED, state))
+    loaded = store.load_state(REF)
+    assert loaded == state
+    assert loaded is not None
+    assert loaded.last_checked_at is not None
+    assert loaded.last_checked_at.tzinfo is UTC
+    assert store.load_states([REF, "not/tracked:1"]) == {REF: state}
+
+
+def test_datetimes_come_back_in_utc_whatever_zone_went_in(store: Store) -> None:
+    paris = timezone(timedelta(hours=2))
+    local = datetime(2024, 5, 1, 14, 0, tzinfo=paris)
+    store.apply(
+        CheckDecision(
+            CheckState.CHANGED,
+            ImageState(ref=REF, changes=1, last_checked_at=local),
+            (HistoryEntry(REF, local, HistoryKind.BASELINE, {}),),
+            (Event("e1", EventKind.FIRST_SEEN, REF, local, {}),),
+        )
+    )
+    state = store.load_state(REF)
+    assert state is not None
+    assert state.last_checked_at == T0
+    assert state.last_checked_at is not None
+    assert state.last_checked_at.utcoffset() == timedelta(0)
+    assert store.history(REF)[0].at.tzinfo is UTC
+    assert store.events()[0].created_at == T0
+    assert store.events()[0].created_at.tzinfo is UTC
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(StorageError, match="naive datetime"):
+        store.apply(
+            CheckDecision(
+                CheckState.CHANGED, ImageState(ref=REF, last_checked_at=datetime(2024, 1, 1))
+            )
+        )
+    assert store.load_state(REF) is None
+
+
+def test_a_round_of_checks_is_recorded(store: Store) -> None:
+    store.sync_images([REF])
+    policy = WatchPolicy(notify_on_first_check=True)
+    first = check(
+        store, REF, Observation(T0, manifest=seen("a"), newer=NewerVersions("3.12.3", None)), policy
+    )
+    assert first.state is CheckState.BASELINE
+    later = T0 + timedelta(hours=1)
+    second = check(store, REF, Observation(later, manifest=seen("b")), policy)
+    assert second.state is CheckState.CHANGED
+
+    assert store.load_state(REF) == second.image
+    assert [h.kind for h in store.history(REF)] == [
+        HistoryKind.BASELINE,
+        HistoryKind.DIGEST_CHANGED,
+    ]
+    assert store.history(REF, limit=1) == [second.history[0]]
+    assert store.history(REF) == [*first.history, *second.history]
+
+    pending = store.events(REF)
+    assert [e.kind for e in pending] == [EventKind.FIRST_SEEN, EventKind.DIGEST_CHANGED]
+    assert all(isinstance(e, StoredEvent) and e.state is DeliveryState.PENDING for e in pending)
+    assert [e.event for e in pending] == [*first.events, *second.events]
+    assert pending[1].data["new_digest"] == digest("b")
+    assert pending[1].attempts == 0
+    assert pending[1].delivered_at is None
+
+    [status] = store.statuses()
+    assert status == ImageStatus(state=second.image, active=True, pending=tuple(pending))
+
+
+def test_acknowledge_clears_pending_events_of_one_image(store: Store) -> None:
+    for ref in (REF, OTHER):
+        check(store, ref, Observation(T0, manifest=seen("a")))
+        check(store, ref, Observation(T0 + timedelta(minutes=1), manifest=seen("b")))
+        check(store, ref, Observation(T0 + timedelta(minutes=2), manifest=seen("c")))
+    assert len(store.events()) == 4
+
+    at = T0 + timedelta(hours=1)
+    assert store.acknowledge(REF, at=at) == 2
+    assert store.acknowledge(REF) == 0
+    assert store.acknowledge("never/tracked:1") == 0
+    assert [e.ref for e in store.events()] == [OTHER, OTHER]
+    done = store.events(REF, states=[DeliveryState.ACKNOWLEDGED])
+    assert [(e.state, e.acknowledged_at) for e in done] == [(DeliveryState.ACKNOWLEDGED, at)] * 2
+    assert len(store.events(states=list(DeliveryState))) == 4
+    assert store.events(states=[]) == []
+    statuses = {s.ref: s for s in store.statuses()}
+    assert statuses[REF].pending == ()
+    assert len(statuses[OTHER].pending) == 2
+
+
+def test_an_event_is_recorded_once_when_a_decision_is_applied_again(store: Store) -> None:
+    check(store, REF, Observation(T0, manifest=seen("a")))
+    previous = store.load_state(REF)
+    assert previous is not None
+    decision = decide(previous, Observation(T0 + timedelta(hours=1), manifest=seen("b")))
+    assert decision.events
+    assert decision.history
+
+    store.apply(decision)
+    store.apply(decision)  # a retry after a commit whose outcome was unknown
+
+    assert len(store.events(REF)) == 1
+    assert len(store.history(REF)) == 2
+    assert store.load_state(REF) == decision.image
+
+    # The same event id arriving in a later decision is still ignored.
+    again = CheckDecision(CheckState.CHANGED, decision.image, (), decision.events)
+    store.apply(again)
+    assert len(store.events(REF, states=list(DeliveryState))) == 1
+
+
+def test_a_crash_mid_apply_leaves_the_previous_state(store: Store) -> None:
+    check(store, REF, Observation(T0, manifest=seen("a")))
+    before = store.load_state(REF)
+    assert before is not None
+    decision = decide(before, Observation(T0 + timedelta(hours=1), manifest=seen("b")))
+    assert decision.events
+
+    def fail_on_event_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            raise RuntimeError("injected crash")
+
+    event.listen(store._engine, "before_cursor_execute", fail_on_event_insert)
+    try:
+        with pytest.raises(RuntimeError, match="injected crash"):
+            store.apply(decision)
+    finally:
+        event.remove(store._engine, "before_cursor_execute", fail_on_event_insert)
+
+    assert store.load_state(REF) == before
+    assert len(store.history(REF)) == 1
+    assert store.events(REF, states=list(DeliveryState)) == []
+
+    store.apply(decision)  # the retry records it all, once
+    assert store.load_state(REF) == decision.image
+    assert len(store.history(REF)) == 2
+    assert len(store.events(REF)) == 1
+
+
+def test_a_database_error_mid_apply_rolls_back_and_is_a_storage_error(store: Store) -> None:
+    check(store, REF, Observation(T0, manifest=seen("a")))
+    before = store.load_state(REF)
+    assert before is not None
+    # A NULL primary key fails on every database, after the image row was updated.
+    bad = Event(None, EventKind.DIGEST_CHANGED, REF, T0, {})  # type: ignore[arg-type]
+    decision = CheckDecision(
+        CheckState.CHANGED,
+        ImageState(ref=REF, digest=digest("z"), changes=before.changes + 1),
+        (HistoryEntry(REF, T0, HistoryKind.DIGEST_CHANGED, {}),),
+        (bad,),
+    )
+    with pytest.raises(StorageError, match="database error on"):
+        store.apply(decision)
+    assert store.load_state(REF) == before
+    assert len(store.history(REF)) == 1
+
+
+def test_unchanged_checks_do_not_grow_the_database(store: Store) -> None:
+    check(store, REF, Observation(T0, manifest=seen("a")))
+    rows = (count(store, "images"), count(store, "history"), count(store, "events"))
+    for minute in range(1000):
+        decision = check(
+            store, REF, Observation(T0 + timedelta(minutes=minute + 1), manifest=seen("a"))
+        )
+        assert decision.state is CheckState.UNCHANGED
+    assert (count(store, "images"), count(store, "history"), count(store, "events")) == rows
+    state = store.load_state(REF)
+    assert state is not None
+    assert state.last_checked_at == T0 + timedelta(minutes=1000)
+
+
+def test_decision_rows_must_belong_to_its_image(store: Store) -> None:
+    with pytest.raises(ValueError, match="has rows of"):
+        store.apply(
+            CheckDecision(
+                CheckState.CHANGED,
+                ImageState(ref=REF),
+                (HistoryEntry(OTHER, T0, HistoryKind.BASELINE, {}),),
+            )
+        )
+
+
+def test_statuses_use_two_queries_whatever_the_number_of_images(store: Store) -> None:
+    refs = [f"registry.example/app{i:03}:1" for i in range(50)]
+    store.sync_images(refs)
+    for ref in refs[::5]:
+        check(
+            store, ref, Observation(T0, manifest=seen("a")), WatchPolicy(notify_on_first_check=True)
+        )
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(store._engine, "before_cursor_execute", record)
+    try:
+        statuses = store.statuses()
+    finally:
+        event.remove(store._engine, "before_cursor_execute", record)
+    assert len(statements) == 2
+    assert [s.ref for s in statuses] == refs
+    assert sum(len(s.pending) for s in statuses) == 10
