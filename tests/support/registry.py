@@ -253,3 +253,31 @@ def repository(request: pytest.FixtureRequest) -> str:
     """A repository name no other test uses: ``test/<test-name>-<n>``."""
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60] or "t"
     return f"test/{name}-{next(_counter)}"
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport and records every request (method, URL, headers) it sends.
+
+    ``RegistryClient(..., transport=CountingTransport())`` counts what the client really sends.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        from watcher.registry.client import default_transport
+
+        self.inner = inner or default_transport()
+        self.requests: list[httpx.Request] = []
+
+    def count(self, method: str | None = None, host: str | None = None) -> int:
+        return sum(1 for r in self.requests
+                   if (method is None or r.method == method)
+                   and (host is None or r.url.netloc.decode() == host))
+
+    def reset(self) -> None:
+        self.requests.clear()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
