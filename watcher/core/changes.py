@@ -330,8 +330,10 @@ def _observed(
             )
 
     reported_same, reported_newest = old.reported_same_line, old.reported_newest
-    if not old.seen:
+    first_listing = old.tags_fingerprint is None and obs.tags_fingerprint is not None
+    if not old.seen or first_listing:
         # The baseline's answers are what the user already knows about; report only later ones.
+        # When the baseline could not list tags, the first listing that succeeds is the baseline.
         reported_same, reported_newest = newer.same_line, newer.newest
     else:
         fresh = _newly_offered(newer, reported_same, reported_newest)
