@@ -91,9 +91,9 @@ def test_order_within_a_family_is_strict_and_total(tags: list[tuple[str, Any]]) 
             # Antisymmetric and total: exactly one of the two is newer.
             assert _newer(a.tag, b.tag) != _newer(b.tag, a.tag)
     if len(parsed) == 3 and all(_same_family(parsed[0], p) for p in parsed):
-        a, b, c = names
-        if _newer(a, b) and _newer(b, c):
-            assert _newer(a, c)
+        first, second, third = names
+        if _newer(first, second) and _newer(second, third):
+            assert _newer(first, third)
 
 
 @FAST
@@ -116,8 +116,8 @@ def test_answers_are_newer_same_family_and_never_the_current_tag(
         assert candidate.key > cur.key
         if candidate.pre is not None:
             assert cur.pre is not None
-    for tag in (answer.same_line, answer.newest):
-        assert tag is None or tag in answer.candidates
+    for answered in (answer.same_line, answer.newest):
+        assert answered is None or answered in answer.candidates
     if answer.candidates:
         assert answer.newest == answer.candidates[0]
     else:
