@@ -52,8 +52,13 @@ def head_revision() -> str:
     return head
 
 
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    return [script.revision for script in reversed(list(script_directory().walk_revisions()))]
+
+
 def known_revisions() -> frozenset[str]:
-    return frozenset(script.revision for script in script_directory().walk_revisions())
+    return frozenset(revisions())
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -28,7 +28,7 @@ from watcher.core.changes import (
 )
 from watcher.errors import StorageError
 from watcher.store import migrate
-from watcher.store.engine import create, mask, parse_url, reading, writing
+from watcher.store.engine import create, mask, reading, writing
 from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
 
@@ -103,6 +103,11 @@ class Store:
         """The newest schema revision this watcher knows."""
         return migrate.head_revision()
 
+    @staticmethod
+    def revisions() -> list[str]:
+        """Every schema revision this watcher knows, oldest first."""
+        return migrate.revisions()
+
     @_storage_errors
     def current_revision(self) -> str | None:
         """The database's schema revision; None when it was never migrated."""
@@ -128,6 +133,11 @@ class Store:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def url(self) -> str:
+        """The database URL, password masked: safe to print."""
+        return self._url
 
     def __repr__(self) -> str:
         return f"Store({self._url!r})"
@@ -438,8 +448,3 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
         last_attempt_at=row.last_attempt_at,
         last_error=row.last_error,
     )
-
-
-def parse(url: str) -> str:
-    """``url`` checked and with its password masked, for messages."""
-    return mask(parse_url(url))
