@@ -16,3 +16,18 @@ def main() -> None:
 from watcher.cli.tags import tags  # noqa: E402
 
 main.add_command(tags)
+
+from watcher.cli.db import db  # noqa: E402
+
+main.add_command(db)
+
+from watcher.cli.check import check  # noqa: E402
+from watcher.cli.history import history  # noqa: E402
+from watcher.cli.run import run  # noqa: E402
+from watcher.cli.status import ack, status  # noqa: E402
+
+main.add_command(check)
+main.add_command(status)
+main.add_command(history)
+main.add_command(ack)
+main.add_command(run)
