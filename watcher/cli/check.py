@@ -1,0 +1,142 @@
+"""``watcher check``: one round over the configured images (or the references given)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from watcher.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    config_option,
+    database_option,
+    handle_errors,
+    json_option,
+    print_json,
+    read_config,
+)
+from watcher.cli.output import ProgressLine, is_terminal, short_digest
+from watcher.core.changes import CheckState
+from watcher.service import ImageCheck, RoundReport, check_images, images_to_check, open_store
+
+
+@click.command()
+@config_option
+@database_option
+@json_option
+@click.argument("refs", nargs=-1, metavar="[REF]...")
+@handle_errors
+def check(
+    config_path: Path, database_url: str | None, as_json: bool, refs: tuple[str, ...]
+) -> None:
+    """Check the configured images (or REFs) once, record what changed, and print it.
+
+    Exit status: 0 when every check succeeded, 1 when some failed, 2 for usage or
+    configuration errors.
+    """
+    config = read_config(config_path, database_url)
+    images = images_to_check(config, refs)
+    if not images:
+        raise click.UsageError(f"no images to check: add [[images]] to {config_path} or name REFs")
+    store = open_store(config)
+    try:
+        if not refs:
+            store.sync_images(str(image.ref) for image in config.images)
+        on_terminal = is_terminal() and is_terminal(sys.stderr)
+        progress = ProgressLine(len(images), enabled=not as_json and on_terminal)
+
+        def on_check(result: ImageCheck) -> None:
+            progress.update(
+                changed=result.decision.state is CheckState.CHANGED, failed=result.failed
+            )
+
+        try:
+            report = asyncio.run(check_images(config, store, images, progress=on_check))
+        finally:
+            progress.close()
+    finally:
+        store.close()
+    if as_json:
+        print_json(report_document(report))
+    else:
+        click.echo(render_report(report, colour=is_terminal()))
+    raise SystemExit(EXIT_PROBLEM if report.failed else EXIT_OK)
+
+
+def check_document(check: ImageCheck) -> dict[str, Any]:
+    """The documented JSON object for one image (docs/cli.md)."""
+    manifest = check.observation.manifest
+    newer = check.decision.image.newer
+    return {
+        "ref": check.ref,
+        "digest": manifest.digest if manifest else None,
+        "media_type": manifest.media_type if manifest else None,
+        "platforms": dict(manifest.platforms) if manifest else {},
+        "error": check.observation.error,
+        "state": check.decision.state.value,
+        "previous_digest": check.previous.digest if check.previous else None,
+        "newer": {"same_line": newer.same_line, "newest": newer.newest},
+        "events": [
+            {"kind": e.kind.value, "id": e.id, "created_at": e.created_at.isoformat(), **e.data}
+            for e in check.decision.events
+        ],
+    }
+
+
+def report_document(report: RoundReport) -> dict[str, Any]:
+    return {
+        "images": [check_document(c) for c in report.checks],
+        "summary": {
+            "images": len(report.checks),
+            "changed": report.changed,
+            "failed": report.failed,
+        },
+    }
+
+
+_STATE_COLOURS = {
+    CheckState.CHANGED: "yellow",
+    CheckState.ERROR: "red",
+    CheckState.BASELINE: "cyan",
+    CheckState.UNCHANGED: None,
+}
+
+
+def render_report(report: RoundReport, *, colour: bool) -> str:
+    lines = []
+    for check in report.checks:
+        state = check.decision.state
+        head = f"{check.ref}  {state.value}"
+        lines.append(click.style(head, fg=_STATE_COLOURS[state], bold=True) if colour else head)
+        manifest = check.observation.manifest
+        if manifest is not None:
+            lines.append(f"  digest    {manifest.digest}")
+            for platform, digest in sorted(manifest.platforms.items()):
+                lines.append(f"  {platform:<10}{digest}")
+        if check.observation.error:
+            lines.append(f"  error     {check.observation.error}")
+        newer = check.decision.image.newer
+        if newer.same_line or newer.newest:
+            lines.append(
+                f"  newer     same line: {newer.same_line or '-'}  newest: {newer.newest or '-'}"
+            )
+        for event in check.decision.events:
+            lines.append(f"  event     {event.kind.value}: {_describe(event.data)}")
+    lines.append(f"{len(report.checks)} images: {report.changed} changed, {report.failed} failed")
+    return "\n".join(lines)
+
+
+def _describe(data: Any) -> str:
+    if "new_digest" in data:
+        platforms = ", ".join(f"{p} {how}" for p, how in data.get("changed_platforms", {}).items())
+        text = f"{short_digest(data['old_digest'])} -> {short_digest(data['new_digest'])}"
+        return f"{text} ({platforms})" if platforms else text
+    if "new" in data:
+        return "newer tag " + ", ".join(data["new"])
+    if "tag_digest" in data:
+        return f"tag removed (was {short_digest(data['tag_digest'])})"
+    return ", ".join(f"{k}={v}" for k, v in data.items())

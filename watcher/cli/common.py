@@ -1,0 +1,81 @@
+"""What the commands share: the --config option, opening the store, and error exits."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+
+from watcher.config import Config, load_config
+from watcher.errors import ConfigError, InvalidReference, WatcherError
+from watcher.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="watcher.toml",
+    show_default=True,
+    envvar="WATCHER_CONFIG",
+    help="Configuration file (also $WATCHER_CONFIG).",
+)
+database_option = click.option(
+    "--database",
+    "database_url",
+    metavar="URL",
+    envvar="WATCHER_DATABASE",
+    help="Database URL, overriding [watcher] database (also $WATCHER_DATABASE).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"watcher: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn watcher's typed errors into a message and the documented exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, InvalidReference) as exc:
+            fail(exc.message, EXIT_USAGE)
+        except WatcherError as exc:
+            fail(exc.message, EXIT_PROBLEM)
+
+    return wrapper
+
+
+def read_config(config_path: Path, database_url: str | None = None) -> Config:
+    """Load the config; a missing default file is fine when a database URL is given."""
+    if database_url and not config_path.exists():
+        return Config(path=None, database=database_url)
+    config = load_config(config_path)
+    if database_url:
+        config = Config(**{**config.__dict__, "database": database_url})
+    return config
+
+
+def open_store_readonly(config: Config) -> Store:
+    """Open for reading: never migrates, so a read never changes a database."""
+    return Store.open(config.database, upgrade=False)
+
+
+def print_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=False, default=str))

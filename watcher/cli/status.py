@@ -1,0 +1,164 @@
+"""``watcher status`` and ``watcher ack``: what needs attention, read from the database only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from watcher.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    config_option,
+    database_option,
+    handle_errors,
+    json_option,
+    open_store_readonly,
+    print_json,
+    read_config,
+)
+from watcher.cli.output import age, is_terminal, short_digest, table
+from watcher.core.reference import parse_reference
+from watcher.core.status import Attention, attention
+from watcher.service import open_store
+from watcher.store import ImageStatus
+
+_COLOURS = {
+    Attention.REBUILD_NEEDED: "yellow",
+    Attention.FAILING: "red",
+    Attention.NEWER_VERSION: "cyan",
+    Attention.UP_TO_DATE: "green",
+    Attention.NOT_CHECKED: None,
+}
+
+
+@click.command()
+@config_option
+@database_option
+@json_option
+@click.option(
+    "--all", "include_inactive", is_flag=True, help="Include images no longer configured."
+)
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when some image needs a rebuild or has a newer version (for CI).",
+)
+@handle_errors
+def status(
+    config_path: Path,
+    database_url: str | None,
+    as_json: bool,
+    include_inactive: bool,
+    exit_code: bool,
+) -> None:
+    """Show every tracked image, what needs attention first.
+
+    Reads the database only; it never contacts a registry.
+    """
+    config = read_config(config_path, database_url)
+    store = open_store_readonly(config)
+    try:
+        statuses = store.statuses(include_inactive=include_inactive)
+    finally:
+        store.close()
+    rows = sorted(
+        ((attention(s.state, (p.event.kind for p in s.pending)), s) for s in statuses),
+        key=lambda pair: (pair[0].rank, pair[1].state.ref),
+    )
+    now = datetime.now(UTC)
+    if as_json:
+        print_json(
+            {
+                "images": [status_document(a, s) for a, s in rows],
+                "summary": {a.value: sum(1 for b, _ in rows if b is a) for a in Attention},
+            }
+        )
+    else:
+        colour = is_terminal()
+        if not rows:
+            click.echo("No images tracked yet: run `watcher check`.")
+        else:
+            click.echo(
+                table(
+                    ("IMAGE", "TAG", "DIGEST", "CHANGED", "CHECKED", "NEWER", "STATE"),
+                    [_row(a, s, now) for a, s in rows],
+                    [_COLOURS[a] for a, _ in rows],
+                    colour=colour,
+                )
+            )
+    attention_needed = any(
+        a in (Attention.REBUILD_NEEDED, Attention.NEWER_VERSION) for a, _ in rows
+    )
+    raise SystemExit(EXIT_PROBLEM if exit_code and attention_needed else EXIT_OK)
+
+
+def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
+    state = item.state
+    ref = parse_reference(state.ref)
+    newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
+    label = level.label
+    if level is Attention.FAILING:
+        label += f" x{state.failure_count} since {age(state.failing_since, now)}"
+    if level is Attention.REBUILD_NEEDED and state.failing:
+        label += " (failing)"
+    return [
+        ref.name,
+        ref.tag or "-",
+        short_digest(state.digest),
+        age(state.last_changed_at, now),
+        age(state.last_checked_at, now),
+        ", ".join(newer) or "-",
+        label + ("" if item.active else " (inactive)"),
+    ]
+
+
+def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
+    state = item.state
+    return {
+        "ref": state.ref,
+        "status": level.value,
+        "active": item.active,
+        "digest": state.digest,
+        "platforms": dict(state.platforms),
+        "last_changed_at": _iso(state.last_changed_at),
+        "last_checked_at": _iso(state.last_checked_at),
+        "newer": {"same_line": state.newer.same_line, "newest": state.newer.newest},
+        "failing": {
+            "count": state.failure_count,
+            "since": _iso(state.failing_since),
+            "last_error": state.last_error,
+            "status": state.last_error_status,
+        }
+        if state.failing
+        else None,
+        "pending_events": [
+            {"id": p.event.id, "kind": p.event.kind.value, "created_at": _iso(p.event.created_at)}
+            for p in item.pending
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@click.command()
+@config_option
+@database_option
+@click.argument("ref")
+@handle_errors
+def ack(config_path: Path, database_url: str | None, ref: str) -> None:
+    """Acknowledge REF's pending events: you rebuilt, or chose not to."""
+    config = read_config(config_path, database_url)
+    canonical = str(parse_reference(ref))
+    store = open_store(config)
+    try:
+        if store.load_state(canonical) is None:
+            raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
+        count = store.acknowledge(canonical)
+    finally:
+        store.close()
+    click.echo(f"{canonical}: acknowledged {count} pending event{'s' if count != 1 else ''}")

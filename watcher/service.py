@@ -1,0 +1,296 @@
+"""One check round: ask the registries, rank tags, decide what changed, record it.
+
+This module wires the layers together and holds no rules of its own: the registry client
+fetches, ``core.tags`` ranks, ``core.changes`` decides, the store records. Registry I/O runs
+concurrently (the client bounds it per registry); one writer task applies decisions to the
+database in the order they arrive, each image in its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from watcher.config import Config, RegistryConfig, TrackedImage
+from watcher.core.changes import (
+    CheckDecision,
+    CheckState,
+    ImageState,
+    NewerVersions,
+    Observation,
+    WatchPolicy,
+    decide,
+)
+from watcher.core.observation import ManifestObservation
+from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.tags import TagPolicy, rank_tags
+from watcher.credentials import docker_credentials
+from watcher.errors import NotFound, RegistryError
+from watcher.registry import Credentials, RegistryClient, RegistrySettings
+from watcher.store import Store
+
+log = structlog.get_logger("watcher.service")
+
+Clock = Callable[[], datetime]
+Progress = Callable[["ImageCheck"], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """One image's part of a round: what was seen, what was there before, what was decided."""
+
+    image: TrackedImage
+    previous: ImageState | None
+    observation: Observation
+    decision: CheckDecision
+
+    @property
+    def ref(self) -> str:
+        return str(self.image.ref)
+
+    @property
+    def failed(self) -> bool:
+        return self.decision.state is CheckState.ERROR
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    checks: tuple[ImageCheck, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for c in self.checks if c.failed)
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for c in self.checks if c.decision.state is CheckState.CHANGED)
+
+
+def images_to_check(config: Config, refs: Sequence[str] = ()) -> list[TrackedImage]:
+    """The configured images, or the given references (configured settings kept where known)."""
+    if not refs:
+        return list(config.images)
+    configured = {str(image.ref): image for image in config.images}
+    chosen = []
+    for text in refs:
+        ref = parse_reference(text)
+        chosen.append(
+            configured.get(str(ref)) or TrackedImage(ref=ref, list_tags=ref.digest is None)
+        )
+    return chosen
+
+
+def registry_settings(config: Config) -> tuple[dict[str, RegistrySettings], RegistrySettings]:
+    """Per-host client settings: credentials from the config file, else from Docker's config."""
+    default = RegistrySettings(host="*", max_concurrency=config.concurrency, timeout=config.timeout)
+    settings: dict[str, RegistrySettings] = {}
+    hosts = {r.host for r in config.registries} | {i.ref.registry for i in config.images}
+    for host in sorted(hosts):
+        registry = config.registry(host)
+        credentials = _configured_credentials(registry) if registry else None
+        if credentials is None:
+            credentials = docker_credentials(host, config.docker_config)
+        if registry is None:
+            if credentials is not None:
+                settings[host] = RegistrySettings(
+                    host=host,
+                    credentials=credentials,
+                    max_concurrency=config.concurrency,
+                    timeout=config.timeout,
+                )
+            continue
+        settings[host] = RegistrySettings(
+            host=host,
+            insecure=registry.insecure,
+            credentials=credentials,
+            max_concurrency=registry.max_concurrency,
+            timeout=registry.timeout,
+            retries=registry.retries,
+            max_tag_pages=registry.max_tag_pages,
+            max_tags=registry.max_tags,
+        )
+    return settings, default
+
+
+def _configured_credentials(registry: RegistryConfig) -> Credentials | None:
+    if registry.token is not None:
+        return Credentials(token=registry.token)
+    if registry.username is not None:
+        return Credentials(username=registry.username, password=registry.password)
+    return None
+
+
+def tag_policy(image: TrackedImage) -> TagPolicy:
+    return TagPolicy(
+        include=image.include,
+        exclude=image.exclude,
+        strategy=image.strategy,
+        version_range=image.version_range,
+        extract=image.extract,
+    )
+
+
+def watch_policy(image: TrackedImage) -> WatchPolicy:
+    return WatchPolicy(platforms=image.platforms, notify_on_first_check=image.notify_on_first_check)
+
+
+class CheckRound:
+    """Checks a set of images once against one registry client and one store."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        progress: Progress | None = None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._clock = clock
+        self._progress = progress
+        self._tag_lists: dict[tuple[str, str], asyncio.Task[list[str]]] = {}
+
+    async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
+        images = list(images)
+        states = self._store.load_states([str(i.ref) for i in images])
+        decisions: asyncio.Queue[ImageCheck | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._write(decisions))
+        try:
+            checks = await asyncio.gather(
+                *(self._check(image, states.get(str(image.ref)), decisions) for image in images)
+            )
+        finally:
+            await decisions.put(None)
+            await writer
+        return RoundReport(tuple(checks))
+
+    async def _write(self, queue: asyncio.Queue[ImageCheck | None]) -> None:
+        """The one writer: applies each image's decision in its own transaction, in order."""
+        while (check := await queue.get()) is not None:
+            await asyncio.to_thread(self._store.apply, check.decision)
+            if self._progress is not None:
+                self._progress(check)
+
+    async def _check(
+        self,
+        image: TrackedImage,
+        previous: ImageState | None,
+        queue: asyncio.Queue[ImageCheck | None],
+    ) -> ImageCheck:
+        observation = await self._observe(image, previous)
+        state = previous if previous is not None else ImageState(ref=str(image.ref))
+        decision = decide(state, observation, watch_policy(image))
+        check = ImageCheck(image, previous, observation, decision)
+        _log_check(check)
+        await queue.put(check)
+        return check
+
+    async def _observe(self, image: TrackedImage, previous: ImageState | None) -> Observation:
+        ref = image.ref
+        known = _known_manifest(previous)
+        try:
+            manifest = await self._client.resolve(ref, known=known)
+        except NotFound as exc:
+            return Observation(self._clock(), error=exc.message, error_status=404, not_found=True)
+        except RegistryError as exc:
+            return Observation(self._clock(), error=exc.message, error_status=exc.status)
+        newer, fingerprint = await self._newer_versions(image, previous)
+        return Observation(
+            self._clock(), manifest=manifest, newer=newer, tags_fingerprint=fingerprint
+        )
+
+    async def _newer_versions(
+        self, image: TrackedImage, previous: ImageState | None
+    ) -> tuple[NewerVersions | None, str | None]:
+        """Rank the repository's tags; None when not wanted or listing failed (answers stand)."""
+        ref = image.ref
+        if not image.list_tags or ref.tag is None:
+            return None, None
+        try:
+            tags = await self._list_tags(ref)
+        except RegistryError as exc:
+            log.warning("tag listing failed", image=str(ref), error=exc.message)
+            return None, None
+        policy = tag_policy(image)
+        fingerprint = _fingerprint(ref.tag, policy, tags)
+        if previous is not None and previous.tags_fingerprint == fingerprint:
+            return previous.newer, fingerprint
+        answer = rank_tags(ref.tag, tags, policy)
+        return NewerVersions(answer.same_line, answer.newest), fingerprint
+
+    async def _list_tags(self, ref: ImageReference) -> list[str]:
+        """One tag listing per repository per round, shared by every image of it."""
+        key = (ref.registry, ref.repository)
+        if key not in self._tag_lists:
+            self._tag_lists[key] = asyncio.ensure_future(self._client.list_tags(ref))
+        return await asyncio.shield(self._tag_lists[key])
+
+
+def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:
+    if previous is None or previous.digest is None or previous.media_type is None:
+        return None
+    return ManifestObservation(previous.digest, previous.media_type, previous.platforms)
+
+
+def _fingerprint(current: str, policy: TagPolicy, tags: Iterable[str]) -> str:
+    digest = hashlib.sha256(f"{current}\x00{policy!r}\x00".encode())
+    for tag in sorted(tags):
+        digest.update(tag.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _log_check(check: ImageCheck) -> None:
+    decision = check.decision
+    if decision.state is CheckState.ERROR:
+        log.warning("check failed", image=check.ref, error=check.observation.error)
+    elif decision.events:
+        log.info("image changed", image=check.ref, events=[e.kind.value for e in decision.events])
+
+
+async def check_images(
+    config: Config,
+    store: Store,
+    images: Sequence[TrackedImage],
+    *,
+    clock: Clock = utcnow,
+    progress: Progress | None = None,
+) -> RoundReport:
+    """Run one round over ``images`` with a client built from ``config``."""
+    settings, default = registry_settings(config)
+    async with RegistryClient(settings, default=default) as client:
+        report = await CheckRound(client, store, clock=clock, progress=progress).run(images)
+    log.info(
+        "round finished",
+        images=len(report.checks),
+        changed=report.changed,
+        failed=report.failed,
+        unchanged=len(report.checks) - report.changed - report.failed,
+    )
+    return report
+
+
+def open_store(config: Config, *, upgrade: bool = True) -> Store:
+    """Open the configured database, applying migrations unless told not to."""
+    return Store.open(config.database, upgrade=upgrade)
+
+
+__all__ = [
+    "CheckRound",
+    "ImageCheck",
+    "RoundReport",
+    "check_images",
+    "images_to_check",
+    "open_store",
+    "registry_settings",
+]
