@@ -131,3 +131,8 @@ def run_helper(
     if username == "<token>":
         return Credentials(identity_token=str(secret))
     return Credentials(username=str(username), password=str(secret))
+
+
+def docker_credentials(host: str, path: Path | None = None) -> Credentials | None:
+    """Credentials for ``host`` from Docker's config (``path``, else the default location)."""
+    return credentials_for(host, path)

@@ -73,7 +73,8 @@ class HttpServer:
             self.seen.append(seen)
 
     def __enter__(self) -> HttpServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -112,8 +112,8 @@ class TokenServer:
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="token-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                        name="token-server", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -205,9 +205,12 @@ class Requester:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    # Transports translate their errors into httpx's: judge by the original one, since the
+    # aiohttp transport reports a dropped connection as a ConnectTimeout.
+    root = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(root, TimeoutError) or "timeout" in type(root).__name__.lower():
         return "timed out"
-    text = str(exc) or type(exc).__name__
+    text = str(root) or type(root).__name__
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         text += " (the registry may speak plain HTTP: allow it with insecure=True)"
     return f"cannot connect: {text}"
