@@ -59,7 +59,8 @@ class ImageCheck:
 
     @property
     def failed(self) -> bool:
-        return self.decision.state is CheckState.ERROR
+        """The registry could not say what the tag points to (a 404 included)."""
+        return self.observation.manifest is None
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ async def check_images(
         images=len(report.checks),
         changed=report.changed,
         failed=report.failed,
-        unchanged=len(report.checks) - report.changed - report.failed,
+        unchanged=sum(1 for c in report.checks if c.decision.state is CheckState.UNCHANGED),
     )
     return report
 

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -40,6 +41,14 @@ database_option = click.option(
     help="Database URL, overriding [watcher] database (also $WATCHER_DATABASE).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """The global --log-level and --log-json choices (None: the command's default)."""
+
+    level: str | None
+    json: bool | None
 
 
 def fail(message: str, code: int) -> NoReturn:
