@@ -494,11 +494,6 @@ def test_new_versions_without_fingerprints_are_still_reported() -> None:
     assert [e.data["new"] for e in decisions[1].events] == [["3.12.1"]]
 
 
-@pytest.mark.xfail(
-    reason="only the last reported answers are remembered: a retracted tag makes the "
-    "previous answer (even the baseline's) look new again",
-    strict=True,
-)
 def test_retracted_tag_does_not_re_report_older_answers() -> None:
     decisions = newer_run(
         [

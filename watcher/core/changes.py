@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from watcher.core.observation import ManifestObservation
+from watcher.core.tags import TagPolicy, rank_tags
 
 
 class CheckState(StrEnum):
@@ -115,6 +116,7 @@ class WatchPolicy:
 
     platforms: frozenset[str] | None = None
     notify_on_first_check: bool = False
+    tags: TagPolicy = field(default_factory=TagPolicy)
 
 
 @dataclass(frozen=True)
@@ -336,14 +338,18 @@ def _observed(
         # When the baseline could not list tags, the first listing that succeeds is the baseline.
         reported_same, reported_newest = newer.same_line, newer.newest
     else:
-        fresh = _newly_offered(newer, reported_same, reported_newest)
+        same = _advance(newer.same_line, reported_same, policy.tags)
+        newest = _advance(newer.newest, reported_newest, policy.tags)
+        fresh = sorted(
+            {t for t in (same, newest) if t and t not in (reported_same, reported_newest)}
+        )
         if fresh:
             state = CheckState.CHANGED
-            data = {"same_line": newer.same_line, "newest": newer.newest, "new": sorted(set(fresh))}
-            add(HistoryKind.NEW_VERSION, data, EventKind.NEW_VERSION, ",".join(sorted(set(fresh))))
+            data = {"same_line": newer.same_line, "newest": newer.newest, "new": fresh}
+            add(HistoryKind.NEW_VERSION, data, EventKind.NEW_VERSION, ",".join(fresh))
             image = replace(image, last_changed_at=at)
-        reported_same = newer.same_line or reported_same
-        reported_newest = newer.newest or reported_newest
+        reported_same = same or reported_same
+        reported_newest = newest or reported_newest
 
     image = replace(
         image, reported_same_line=reported_same, reported_newest=reported_newest, changes=generation
@@ -351,16 +357,18 @@ def _observed(
     return CheckDecision(state, image, tuple(history), tuple(events))
 
 
-def _newly_offered(
-    newer: NewerVersions, reported_same: str | None, reported_newest: str | None
-) -> list[str]:
-    """Tags in the answers that were never reported before (each newer tag is reported once)."""
-    fresh = []
-    if newer.same_line and newer.same_line not in (reported_same, reported_newest):
-        fresh.append(newer.same_line)
-    if newer.newest and newer.newest not in (reported_same, reported_newest):
-        fresh.append(newer.newest)
-    return fresh
+def _advance(answer: str | None, reported: str | None, policy: TagPolicy) -> str | None:
+    """``answer`` when it is newer than the last reported tag, else None.
+
+    Comparing by tag order, not by inequality, means a tag deleted from the registry (the
+    answer falls back to an older tag) is not reported again as if it were new.
+    """
+    if answer is None or answer == reported:
+        return None
+    if reported is None:
+        return answer
+    ranked = rank_tags(reported, [answer], policy)
+    return answer if answer in (ranked.same_line, ranked.newest) else None
 
 
 def _iso(value: datetime | None) -> str | None:
