@@ -99,16 +99,20 @@ _PRE_RANK = {
 }
 _STABLE_RANK = 4
 _LABEL = r"alpha|beta|preview|pre|rc|dev|ea"
-# A pre-release glued to the version: 3.14.0rc1, 8.4.25RC1, 19beta3, 3.14.0a1, 3.14.0.dev9
-# (a, b and c need a number).
-_GLUED_PRE = re.compile(rf"\.?(?P<label>{_LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?", re.IGNORECASE)
 # A pre-release as its own dash-separated token: rc, rc1, rc.10, beta, ea, dev5.
 _TOKEN_PRE = re.compile(rf"(?P<label>{_LABEL}|(?:a|b|c)(?=\.?\d))\.?(?P<num>\d+)?", re.IGNORECASE)
 _HEAD = re.compile(r"(?P<prefix>v(?=\d)|(?:[A-Za-z][A-Za-z0-9]*-)+)?(?P<body>\d.*)", re.DOTALL)
-_RELEASE = re.compile(r"\d+(?:\.\d+)*")
-_UNDERSCORE_BUILD = re.compile(r"_(\d+)")  # Temurin: 17.0.9_9
-_DATE_COMPACT = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\.(?P<respin>\d+))?(?![\d.])")
-_DATE_SEP = re.compile(r"(?P<y>\d{4})(?P<sep>[-.])(?P<m>\d{2})(?P=sep)(?P<d>\d{2})(?![\d.])")
+# prefix, release, glued pre-release, _build, -rest: the shape of every version and date tag.
+_VERSION = re.compile(
+    r"(?P<prefix>v(?=\d)|(?:[A-Za-z][A-Za-z0-9]*-)+)?"
+    r"(?P<release>\d+(?:\.\d+)*)"
+    rf"(?:\.?(?P<label>{_LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?)?"
+    r"(?:_(?P<build>\d+))?"
+    r"(?:-(?P<rest>.*))?",
+    re.IGNORECASE | re.DOTALL,
+)
+_MAYBE_PRE = re.compile(rf"(?:^|-)(?:{_LABEL}|[abc]\.?\d)", re.IGNORECASE)
+_DASHED_TAIL = re.compile(r"(?P<m>\d{2})-(?P<d>\d{2})(?:-(?P<rest>.*))?", re.DOTALL)
 _COMMIT = re.compile(r"(?:sha-|git-|commit-|g)?(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}", re.IGNORECASE)
 _SEMVER_HEAD = re.compile(r"(?P<prefix>v)?(?P<core>\d+(?:\.\d+){0,2})(?P<rest>[-+].*)?")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
@@ -223,10 +227,14 @@ def _valid_date(y: str, m: str, d: str) -> tuple[int, int, int] | None:
     return year, month, day
 
 
-def _split_rest(rest: str) -> tuple[PreRelease | None, int | None, str] | None:
+def _split_rest(rest: str | None) -> tuple[PreRelease | None, int | None, str] | None:
     """Read ``-tok-tok...`` after a version: optional build, one pre-release, the variant."""
-    if not rest:
+    if rest is None:
         return None, None, ""
+    if not _MAYBE_PRE.search(rest) and not rest[:1].isdigit():
+        # The common case: a plain variant such as "slim-bookworm".
+        empty_token = not rest or "--" in rest or rest[0] == "-" or rest[-1] == "-"
+        return None if empty_token else (None, None, rest)
     tokens = rest.split("-")
     if any(not t for t in tokens):
         return None
@@ -272,61 +280,73 @@ def _parse_heuristic(tag: str, dates: bool, versions: bool) -> ParsedTag | Reaso
         return Reason.FLOATING
     if _COMMIT.fullmatch(tag):
         return Reason.COMMIT
-    head = _HEAD.fullmatch(tag)
-    if head is None:
-        return Reason.FLOATING
-    prefix, body = head["prefix"] or "", head["body"]
-    if dates:
-        for pattern, style in ((_DATE_COMPACT, "compact"), (_DATE_SEP, None)):
-            match = pattern.match(body)
-            if match is None:
-                continue
-            ymd = _valid_date(match["y"], match["m"], match["d"])
-            after = body[match.end() :]
-            if ymd is None or (after and not after.startswith("-")):
-                continue
-            style = style or ("dashed" if match["sep"] == "-" else "dotted")
-            respin = match.groupdict().get("respin")
-            rest = _split_rest(after[1:])
-            if rest is None or rest[0] is not None or rest[1] is not None:
-                return Reason.NOT_A_VERSION
-            return _finish(tag, "date", prefix, ymd, None, None, rest[2], style,
-                           None if respin is None else int(respin))  # fmt: skip
+    match = _VERSION.fullmatch(tag)
+    if match is None:
+        return Reason.NOT_A_VERSION if _HEAD.fullmatch(tag) else Reason.FLOATING
+    prefix, text, label, rest = (
+        match["prefix"] or "",
+        match["release"],
+        match["label"],
+        match["rest"],
+    )
+    head = text.find(".")
+    if (
+        dates
+        and label is None
+        and match["build"] is None
+        and (head if head >= 0 else len(text)) in (4, 8)
+    ):
+        date = _read_date(tag, prefix, text, rest)
+        if date is not None:
+            return date
     if not versions:
         return Reason.NOT_A_VERSION
-    match = _RELEASE.match(body)
-    assert match is not None  # body starts with a digit
-    release = tuple(int(part) for part in match[0].split("."))
-    pos = match.end()
-    pre: PreRelease | None = None
-    glued = _GLUED_PRE.match(body, pos)
-    if glued:
-        label, number = glued["label"], glued["num"]
+    pre = None
+    if label is not None:
+        number = match["num"]
         pre = PreRelease(label, _PRE_RANK[label.lower()], None if number is None else int(number))
-        pos = glued.end()
-    build: int | None = None
-    build_match = _UNDERSCORE_BUILD.match(body, pos)
-    if build_match:
-        build, pos = int(build_match[1]), build_match.end()
-    after = body[pos:]
-    if after and not after.startswith("-"):
-        return Reason.NOT_A_VERSION
-    rest = _split_rest(after[1:])
+    build = None if match["build"] is None else int(match["build"])
+    tail = _split_rest(rest)
     if (
-        rest is None
-        or (pre is not None and rest[0] is not None)
-        or (build is not None and rest[1] is not None)
+        tail is None
+        or (pre is not None and tail[0] is not None)
+        or (build is not None and tail[1] is not None)
     ):
         return Reason.NOT_A_VERSION
+    release = tuple(map(int, text.split(".")))
     return _finish(
         tag,
         "version",
         prefix,
         release,
-        pre or rest[0],
-        build if build is not None else rest[1],
-        rest[2],
+        pre or tail[0],
+        build if build is not None else tail[1],
+        tail[2],
     )
+
+
+def _read_date(tag: str, prefix: str, text: str, rest: str | None) -> ParsedTag | Reason | None:
+    """A date tag (``20240115``, ``20240811.1``, ``2024.01.15``, ``2024-01-15``), else ``None``."""
+    parts = text.split(".")
+    style, respin = "compact", None
+    if len(parts[0]) == 8 and len(parts) <= 2:
+        ymd = _valid_date(parts[0][:4], parts[0][4:6], parts[0][6:])
+        respin = int(parts[1]) if len(parts) == 2 else None
+    elif len(parts) == 3 and tuple(map(len, parts)) == (4, 2, 2):
+        ymd, style = _valid_date(*parts), "dotted"
+    elif len(parts) == 1 and len(text) == 4 and rest is not None:
+        dashed = _DASHED_TAIL.fullmatch(rest)
+        if dashed is None:
+            return None
+        ymd, style, rest = _valid_date(text, dashed["m"], dashed["d"]), "dashed", dashed["rest"]
+    else:
+        return None
+    if ymd is None:
+        return None
+    tail = _split_rest(rest)
+    if tail is None or tail[0] is not None or tail[1] is not None:
+        return Reason.NOT_A_VERSION
+    return _finish(tag, "date", prefix, ymd, None, None, tail[2], style, respin)
 
 
 def _parse_semver(tag: str) -> ParsedTag | Reason:

@@ -1,0 +1,84 @@
+"""Time rank_tags on 5,000 tags: real official-images tags, and a synthesized python-like list.
+
+    python bench/tags_rank.py [--rounds N]
+
+"Cold" clears the parse cache before each round (every tag parsed afresh, as on the first check
+of a repository); "warm" reuses it (later checks of the same repository). Target: well under
+50 ms per ranking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watcher.core import tags as tag_module
+from watcher.core.tags import rank_tags
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
+SIZE = 5000
+
+
+def corpus_tags() -> list[str]:
+    """Every distinct tag of the 30 images over the four snapshots, first 5,000."""
+    seen: dict[str, None] = {}
+    for path in sorted(CORPUS.glob("*/*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line:
+                seen[line] = None
+    return list(seen)[:SIZE]
+
+
+def synthesized_tags() -> list[str]:
+    """A large python-like repository: versions x pre-releases x variants, plus aliases."""
+    variants = ["", "-slim", "-slim-bookworm", "-alpine", "-alpine3.20", "-windowsservercore"]
+    out: list[str] = []
+    minor = 0
+    while len(out) < SIZE:
+        for patch in range(25):
+            for variant in variants:
+                out.append(f"3.{minor}.{patch}{variant}")
+                if patch == 0:
+                    out.append(f"3.{minor}.0rc1{variant}")
+                    out.append(f"3.{minor}-rc{variant}")
+            out.append(f"3.{minor}")
+        out += ["latest", "bookworm", f"sha-{minor:07x}a"]
+        minor += 1
+    return out[:SIZE]
+
+
+def measure(label: str, run: Callable[[], object], rounds: int, cold: bool) -> None:
+    times = []
+    for _ in range(rounds):
+        if cold:
+            tag_module._parse.cache_clear()
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    print(
+        f"{label:<34} median {statistics.median(times):6.2f} ms   "
+        f"min {min(times):6.2f} ms   max {max(times):6.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    rounds = parser.parse_args().rounds
+    for name, current, offered in (
+        ("corpus", "3.12.7-slim-bookworm", corpus_tags()),
+        ("synthesized", "3.12.7-slim-bookworm", synthesized_tags()),
+    ):
+        assert len(offered) == SIZE, len(offered)
+        answer = rank_tags(current, offered)
+        print(f"{name}: {len(offered)} tags; same line {answer.same_line}, newest {answer.newest}")
+        for cold in (True, False):
+            label = f"  rank_tags ({'cold' if cold else 'warm'} parse cache)"
+            measure(label, lambda offered=offered: rank_tags(current, offered), rounds, cold)
+
+
+if __name__ == "__main__":
+    main()
