@@ -13,6 +13,7 @@ Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,8 +79,28 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite returns text; fromisoformat (C) is several times faster than the generic
+        # regex-based parsing, which matters when ``watcher status`` reads 10,000 images.
+        return _sqlite_utc
+
     def copy(self, **kw: Any) -> UTCDateTime:
         return UTCDateTime()
+
+
+def _sqlite_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(parsed, datetime):
+        raise ValueError(f"not a datetime: {value!r}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Select, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -175,13 +175,13 @@ class Store:
     def load_state(self, ref: str) -> ImageState | None:
         """The stored state of ``ref`` (active or not); None when it was never stored."""
         with reading(self._engine) as connection:
-            row = connection.execute(select(images).where(images.c.ref == ref)).first()
+            row = connection.execute(_STATE.where(images.c.ref == ref)).first()
         return None if row is None else _image_state(row)
 
     @_storage_errors
     def load_states(self, refs: Iterable[str] | None = None) -> dict[str, ImageState]:
         """States of the active images among ``refs`` (all active images when None)."""
-        query = select(images).where(images.c.active.is_(True))
+        query = _STATE.where(images.c.active.is_(True))
         with reading(self._engine) as connection:
             if refs is None:
                 rows = list(connection.execute(query))
@@ -189,7 +189,7 @@ class Store:
                 rows = []
                 for chunk in _chunks(list(dict.fromkeys(refs))):
                     rows.extend(connection.execute(query.where(images.c.ref.in_(chunk))))
-        return {row.ref: _image_state(row) for row in rows}
+        return {row[0]: _image_state(row) for row in rows}
 
     # -- recording a check ------------------------------------------------------------------
 
@@ -261,21 +261,24 @@ class Store:
 
         Two queries whatever the number of images.
         """
-        image_query = select(images).order_by(images.c.ref)
-        event_query = _event_query().where(events.c.state == DeliveryState.PENDING.value)
+        image_query = _STATE.add_columns(images.c.active).order_by(images.c.ref)
+        event_query = _EVENTS.where(events.c.state == DeliveryState.PENDING.value)
         if not include_inactive:
             image_query = image_query.where(images.c.active.is_(True))
             event_query = event_query.where(images.c.active.is_(True))
         with reading(self._engine) as connection:
             image_rows = connection.execute(image_query).all()
-            pending: dict[str, list[StoredEvent]] = {}
-            for row in connection.execute(event_query):
-                pending.setdefault(row.ref, []).append(_stored_event(row))
+            event_rows = connection.execute(event_query).all()
+        pending: dict[str, list[StoredEvent]] = {}
+        for row in event_rows:
+            event = _stored_event(row)
+            pending.setdefault(event.ref, []).append(event)
+        no_events: tuple[StoredEvent, ...] = ()
         return [
             ImageStatus(
                 state=_image_state(row),
-                active=bool(row.active),
-                pending=tuple(pending.get(row.ref, ())),
+                active=bool(row[-1]),
+                pending=tuple(pending[row[0]]) if row[0] in pending else no_events,
             )
             for row in image_rows
         ]
@@ -309,7 +312,7 @@ class Store:
         wanted = [DeliveryState(state).value for state in states]
         if not wanted:
             return []
-        query = _event_query().where(events.c.state.in_(wanted))
+        query = _EVENTS.where(events.c.state.in_(wanted))
         if ref is not None:
             query = query.where(images.c.ref == ref)
         with reading(self._engine) as connection:
@@ -405,46 +408,112 @@ def _new_image(state: ImageState, now: datetime) -> dict[str, Any]:
     return {**_state_values(state), "active": True, "added_at": now}
 
 
-def _image_state(row: Row[Any]) -> ImageState:
+# Columns in the order _image_state() unpacks them: tuples, not named access, because
+# statuses() builds 10,000 of these.
+_STATE = select(
+    images.c.ref,
+    images.c.digest,
+    images.c.media_type,
+    images.c.platforms,
+    images.c.newer_same_line,
+    images.c.newer_newest,
+    images.c.reported_same_line,
+    images.c.reported_newest,
+    images.c.tags_fingerprint,
+    images.c.removed,
+    images.c.changes,
+    images.c.last_changed_at,
+    images.c.last_checked_at,
+    images.c.last_error,
+    images.c.last_error_status,
+    images.c.failing_since,
+    images.c.failure_count,
+)
+
+
+def _image_state(row: Sequence[Any]) -> ImageState:
+    (
+        ref,
+        digest,
+        media_type,
+        platforms,
+        same_line,
+        newest,
+        reported_same_line,
+        reported_newest,
+        tags_fingerprint,
+        removed,
+        changes,
+        last_changed_at,
+        last_checked_at,
+        last_error,
+        last_error_status,
+        failing_since,
+        failure_count,
+    ) = row[:17]
     return ImageState(
-        ref=row.ref,
-        digest=row.digest,
-        media_type=row.media_type,
-        platforms=MappingProxyType(_mapping(row.platforms)),
-        newer=NewerVersions(row.newer_same_line, row.newer_newest),
-        reported_same_line=row.reported_same_line,
-        reported_newest=row.reported_newest,
-        tags_fingerprint=row.tags_fingerprint,
-        removed=bool(row.removed),
-        changes=row.changes,
-        last_changed_at=row.last_changed_at,
-        last_checked_at=row.last_checked_at,
-        last_error=row.last_error,
-        last_error_status=row.last_error_status,
-        failing_since=row.failing_since,
-        failure_count=row.failure_count,
+        ref=ref,
+        digest=digest,
+        media_type=media_type,
+        platforms=MappingProxyType(platforms or {}),
+        newer=NewerVersions(same_line, newest),
+        reported_same_line=reported_same_line,
+        reported_newest=reported_newest,
+        tags_fingerprint=tags_fingerprint,
+        removed=bool(removed),
+        changes=changes,
+        last_changed_at=last_changed_at,
+        last_checked_at=last_checked_at,
+        last_error=last_error,
+        last_error_status=last_error_status,
+        failing_since=failing_since,
+        failure_count=failure_count,
     )
 
 
-def _event_query() -> Select[Any]:
-    return (
-        select(events, images.c.ref)
-        .join(images, images.c.id == events.c.image_id)
-        .order_by(events.c.created_at, events.c.id)
+_EVENTS = (
+    select(
+        events.c.id,
+        events.c.kind,
+        images.c.ref,
+        events.c.created_at,
+        events.c.data,
+        events.c.state,
+        events.c.delivered_at,
+        events.c.acknowledged_at,
+        events.c.attempts,
+        events.c.last_attempt_at,
+        events.c.last_error,
     )
+    .join(images, images.c.id == events.c.image_id)
+    .order_by(events.c.created_at, events.c.id)
+)
 
 
-def _stored_event(row: Row[Any]) -> StoredEvent:
+def _stored_event(row: Sequence[Any]) -> StoredEvent:
+    (
+        id_,
+        kind,
+        ref,
+        created_at,
+        data,
+        state,
+        delivered_at,
+        acknowledged_at,
+        attempts,
+        last_attempt_at,
+        last_error,
+    ) = row
     return StoredEvent(
-        id=row.id,
-        kind=EventKind(row.kind),
-        ref=row.ref,
-        created_at=row.created_at,
-        data=_mapping(row.data),
-        state=DeliveryState(row.state),
-        delivered_at=row.delivered_at,
-        acknowledged_at=row.acknowledged_at,
-        attempts=row.attempts,
-        last_attempt_at=row.last_attempt_at,
-        last_error=row.last_error,
+        id=id_,
+        kind=EventKind(kind),
+        ref=ref,
+        created_at=created_at,
+        data=data or {},
+        state=DeliveryState(state),
+        delivered_at=delivered_at,
+        acknowledged_at=acknowledged_at,
+        attempts=attempts,
+        last_attempt_at=last_attempt_at,
+        last_error=last_error,
     )
