@@ -36,6 +36,7 @@ def write_config(
     *,
     database: str,
     extra_registry: str = "",
+    credentials: bool = True,
 ) -> Path:
     """A config for ``registry`` (credentials included) tracking ``images``."""
     lines = [
@@ -48,7 +49,7 @@ def write_config(
         "retries = 0",
         'timeout = "5s"',
     ]
-    if registry.username:
+    if credentials and registry.username:
         lines += [f'username = "{registry.username}"', f'password = "{registry.password}"']
     if extra_registry:
         lines.append(extra_registry)

@@ -1,0 +1,248 @@
+"""``watcher check``/``status`` as users run them: every manifest kind in every auth mode,
+usage errors, progress only on a terminal, exit codes for CI."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cli import run, write_config
+from tests.support.registry import RunningRegistry
+
+PLATFORMS = ["linux/amd64", "linux/arm64/v8"]
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize(
+    ("mode", "credentials"),
+    [
+        ("registry_open", False),
+        ("registry_htpasswd", True),
+        ("registry_token", True),
+        ("registry_token", False),
+    ],
+    ids=["open", "htpasswd", "token-password", "token-anonymous"],
+)
+def test_check_reports_the_pushed_digests(
+    request: pytest.FixtureRequest,
+    mode: str,
+    credentials: bool,
+    repository: str,
+    tmp_path: Path,
+) -> None:
+    registry: RunningRegistry = request.getfixturevalue(mode)
+    push = registry.push
+    pushed = {
+        "oci-index": push.push_index(repository, "oci-index", PLATFORMS),
+        "docker-list": push.push_index(repository, "docker-list", PLATFORMS, oci=False),
+    }
+    singles = {
+        "oci": push.push_image(repository, "oci"),
+        "schema2": push.push_image(repository, "schema2", oci=False),
+    }
+    refs = {tag: str(registry.ref(repository, tag)) for tag in [*pushed, *singles]}
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry,
+        [{"ref": ref} for ref in refs.values()],
+        database=f"sqlite:///{tmp_path / 'watcher.db'}",
+        credentials=credentials,
+    )
+
+    def check() -> dict[str, dict[str, object]]:
+        result = run("check", "--config", str(config), "--json")
+        assert result.exit_code == 0, result.stdout
+        return {image["ref"]: image for image in result.json["images"]}
+
+    images = check()
+    for tag, index in pushed.items():
+        assert images[refs[tag]]["digest"] == index.digest
+        assert images[refs[tag]]["platforms"] == index.children
+        assert images[refs[tag]]["error"] is None
+    for tag, digest in singles.items():
+        assert images[refs[tag]]["digest"] == digest
+        assert images[refs[tag]]["platforms"] == {}
+
+    # Move every tag; every new digest is reported exactly.
+    moved = {
+        "oci-index": push.repush_index(
+            repository, "oci-index", pushed["oci-index"], changed="linux/amd64"
+        ),
+        "docker-list": push.repush_index(
+            repository, "docker-list", pushed["docker-list"], changed="linux/arm64/v8"
+        ),
+    }
+    moved_singles = {
+        "oci": push.move_tag(repository, "oci"),
+        "schema2": push.move_tag(repository, "schema2", oci=False),
+    }
+    images = check()
+    for tag, index in moved.items():
+        assert images[refs[tag]]["digest"] == index.digest
+        assert images[refs[tag]]["platforms"] == index.children
+        assert images[refs[tag]]["previous_digest"] == pushed[tag].digest
+    for tag, digest in moved_singles.items():
+        assert images[refs[tag]]["digest"] == digest
+        assert images[refs[tag]]["previous_digest"] == singles[tag]
+    assert {image["events"][0]["kind"] for image in images.values()} == {"digest_changed"}
+
+
+@pytest.mark.registry
+def test_wrong_password_fails_the_check_and_names_the_registry(
+    registry_htpasswd: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    registry_htpasswd.push.push_image(repository, "1")
+    ref = str(registry_htpasswd.ref(repository, "1"))
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'[[registries]]\nhost = "{registry_htpasswd.host}"\ninsecure = true\n'
+        'username = "alice"\npassword_env = "WATCHER_TEST_WRONG_PASSWORD"\n'
+        f'[[images]]\nref = "{ref}"\n'
+    )
+    os.environ["WATCHER_TEST_WRONG_PASSWORD"] = "not-the-password"
+    try:
+        result = run("check", "--config", str(config), "--json")
+    finally:
+        del os.environ["WATCHER_TEST_WRONG_PASSWORD"]
+    assert result.exit_code == 1
+    (image,) = result.json["images"]
+    assert image["state"] == "error"
+    assert registry_htpasswd.host in image["error"]
+    assert "not-the-password" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[watcher]\ndatabse = "x"\n', "watcher.databse: unknown key; did you mean 'database'?"),
+        ('[[images]]\nref = "Python:3"\n', "images[0].ref: invalid image reference 'Python:3'"),
+        (
+            '[[registries]]\nhost = "r"\npassword_env = "NOPE_NOT_SET"\nusername = "u"\n',
+            "registries[0].password_env: environment variable NOPE_NOT_SET is not set",
+        ),
+    ],
+)
+def test_configuration_errors_exit_2_naming_file_and_key(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    result = run("check", "--config", str(config))
+    assert result.exit_code == 2
+    assert f"{config}: {message}" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    missing = run("check", "--config", str(tmp_path / "absent.toml"))
+    assert missing.exit_code == 2
+    assert "file not found" in missing.stderr
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n')
+    bad_ref = run("check", "--config", str(config), "UPPER/case")
+    assert bad_ref.exit_code == 2
+    assert "invalid image reference 'UPPER/case'" in bad_ref.stderr
+    assert run("check", "--config", str(config)).exit_code == 2  # nothing to check
+    assert run("status", "--bogus").exit_code == 2
+
+
+def _subprocess_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "HOME": str(tmp_path), "COLUMNS": "120"}
+
+
+@pytest.mark.registry
+def test_progress_and_colour_only_on_a_terminal(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    registry_open.push.push_image(repository, "1")
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": str(registry_open.ref(repository, "1"))}],
+        database=f"sqlite:///{tmp_path / 'watcher.db'}",
+    )
+    command = [sys.executable, "-m", "watcher", "check", "--config", str(config)]
+
+    piped = subprocess.run(
+        command, capture_output=True, text=True, env=_subprocess_env(tmp_path), timeout=60
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert "1/1 images" not in piped.stderr  # no progress line
+    assert "\x1b[" not in piped.stdout  # no colour
+
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        command,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=_subprocess_env(tmp_path),
+        close_fds=True,
+    )
+    os.close(secondary)
+    output = b""
+    try:
+        while True:
+            ready, _, _ = select.select([main], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(main)
+        assert process.wait(timeout=30) == 0
+    text = output.decode()
+    assert "1/1 images" in text
+    assert "\x1b[" in text  # coloured state
+
+
+@pytest.mark.registry
+def test_status_exit_code_for_ci(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    push = registry_open.push
+    push.push_image(repository, "1.0")
+    push.push_image(f"{repository}/other", "2.0")
+    moving = str(registry_open.ref(repository, "1.0"))
+    steady = str(registry_open.ref(f"{repository}/other", "2.0"))
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": steady}, {"ref": moving}],
+        database=f"sqlite:///{tmp_path / 'watcher.db'}",
+    )
+    assert run("check", "--config", str(config)).exit_code == 0
+    assert run("status", "--config", str(config), "--exit-code").exit_code == 0
+
+    push.move_tag(repository, "1.0")
+    assert run("check", "--config", str(config)).exit_code == 0
+    status = run("status", "--config", str(config), "--exit-code")
+    assert status.exit_code == 1
+    lines = status.stdout.splitlines()
+    assert lines[0].split()[:3] == ["IMAGE", "TAG", "DIGEST"]
+    # What needs attention comes first, plain text when not on a terminal.
+    assert lines[1].startswith(moving.rsplit(":", 1)[0])
+    assert lines[1].endswith("rebuild needed")
+    assert lines[2].endswith("up to date")
+    assert "\x1b[" not in status.stdout
+    assert run("status", "--config", str(config)).exit_code == 0  # without --exit-code
+
+    assert run("ack", "--config", str(config), moving).exit_code == 0
+    assert run("status", "--config", str(config), "--exit-code").exit_code == 0
+    # Status reads the database only: it answers with the registry down.
+    registry_open.stop()
+    try:
+        assert run("status", "--config", str(config), "--json").exit_code == 0
+    finally:
+        registry_open.start()
