@@ -116,12 +116,14 @@ def render(answer: TagAnswer) -> str:
         if not members:
             continue
         lines.append(f"  {reason.value} ({len(members)}): {reason.summary}")
-        lines += _render_group(members, answer.details)
+        lines += _render_group(members, answer.details, reason.summary)
     return "\n".join(lines)
 
 
-def _render_group(members: list[str], details: dict[str, str]) -> list[str]:
+def _render_group(members: list[str], details: dict[str, str], summary: str) -> list[str]:
     """Few tags: one a line with its detail. Many: by shared detail when that groups them."""
+    if all(details[tag] == summary for tag in members):
+        return _wrap(", ".join(members), "    ")
     if len(members) <= _DETAILED_GROUP:
         width = max(len(tag) for tag in members)
         return [f"    {tag:<{width}}  {details[tag]}" for tag in members]

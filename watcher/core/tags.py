@@ -600,6 +600,8 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
         return Reason.EXCLUDED, why
     parsed = _parse(tag, policy.strategy_enum, policy.extract_pattern)
     if isinstance(parsed, Reason):
+        if parsed is Reason.NOT_A_VERSION and policy.extract is not None:
+            return parsed, f"extract {policy.extract!r} finds no comparable value"
         return parsed, parsed.summary
     mismatch = cur.family_mismatch(parsed)
     if mismatch is not None:
