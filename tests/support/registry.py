@@ -166,11 +166,13 @@ class RunningRegistry:
         return True
 
     def close(self) -> None:
+        """Stop everything and remove the storage and config."""
         if self._pusher is not None:
             self._pusher.close()
         self.stop()
         if self.token_server is not None:
             self.token_server.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def start_registry(mode: str) -> RunningRegistry:
@@ -198,7 +200,6 @@ def start_registry(mode: str) -> RunningRegistry:
         running.start()
     except BaseException:
         running.close()
-        shutil.rmtree(directory, ignore_errors=True)
         raise
     return running
 
@@ -219,7 +220,6 @@ class RegistryFactory:
     def close(self) -> None:
         for running in self._running.values():
             running.close()
-            shutil.rmtree(running.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
