@@ -16,7 +16,7 @@ from watcher.core.tags import Reason, Strategy, TagPolicy, parse_tag, rank_tags
         ({"include": "3.12.(["}, "include: invalid regular expression"),
         ({"exclude": "*"}, "exclude: invalid regular expression"),
         ({"extract": "build-("}, "extract: invalid regular expression"),
-        ({"extract": r"build-\d+"}, "extract: 'build-\\\\d+' needs a capture group"),
+        ({"extract": r"build-\d+"}, "extract: 'build-\\d+' needs a capture group"),
         ({"strategy": "newest"}, "strategy: unknown strategy 'newest'"),
         ({"version_range": ">=3.12,~4"}, "range: cannot read '~4'"),
         ({"version_range": "3.x"}, "range: cannot read '3.x'"),

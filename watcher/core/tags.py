@@ -436,9 +436,9 @@ def _compile(name: str, pattern: str | None, groups: bool = False) -> re.Pattern
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
-        raise ValueError(f"{name}: invalid regular expression {pattern!r}: {exc}") from None
+        raise ValueError(f"{name}: invalid regular expression '{pattern}': {exc}") from None
     if groups and compiled.groups < 1:
-        raise ValueError(f"{name}: {pattern!r} needs a capture group around the comparable part")
+        raise ValueError(f"{name}: '{pattern}' needs a capture group around the comparable part")
     return compiled
 
 
@@ -509,9 +509,9 @@ class TagPolicy:
     def excludes(self, tag: str) -> str | None:
         """Why the include/exclude patterns leave ``tag`` out, or ``None``."""
         if self.include_pattern is not None and not self.include_pattern.fullmatch(tag):
-            return f"does not match include {self.include!r}"
+            return f"does not match include '{self.include}'"
         if self.exclude_pattern is not None and self.exclude_pattern.fullmatch(tag):
-            return f"matches exclude {self.exclude!r}"
+            return f"matches exclude '{self.exclude}'"
         return None
 
     def in_range(self, parsed: ParsedTag) -> bool:
@@ -601,7 +601,7 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
     parsed = _parse(tag, policy.strategy_enum, policy.extract_pattern)
     if isinstance(parsed, Reason):
         if parsed is Reason.NOT_A_VERSION and policy.extract is not None:
-            return parsed, f"extract {policy.extract!r} finds no comparable value"
+            return parsed, f"extract '{policy.extract}' finds no comparable value"
         return parsed, parsed.summary
     mismatch = cur.family_mismatch(parsed)
     if mismatch is not None:
