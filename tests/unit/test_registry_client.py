@@ -15,6 +15,7 @@ import pytest
 from watcher.core.observation import OCI_MANIFEST
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.errors import (
+    ConfigError,
     InvalidResponse,
     NotFound,
     RateLimited,
@@ -246,3 +247,16 @@ def test_identity_token_is_exchanged_with_a_post() -> None:
     harness = Harness(handle, credentials=Credentials(username="u", identity_token="idt"))
     harness.run(lambda c: c.resolve(REF))
     assert harness.requests[-1].headers["authorization"] == "Bearer from-refresh"
+
+
+def test_default_settings_cannot_carry_credentials() -> None:
+    with pytest.raises(ConfigError, match="every registry"):
+        RegistryClient(default=RegistrySettings(credentials=Credentials(token="t")))
+
+
+def test_basic_challenge_without_credentials_fails_after_one_request() -> None:
+    challenge = {"WWW-Authenticate": 'Basic realm="x"'}
+    harness = Harness(lambda r: httpx.Response(401, headers=challenge))
+    with pytest.raises(Unauthorized, match="'x'"):
+        harness.run(lambda c: c.resolve(REF))
+    assert len(harness.requests) == 1

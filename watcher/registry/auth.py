@@ -165,7 +165,9 @@ class Authenticator:
                 if response.status_code == 401 and attempt == 0:
                     learned = self._learn(host, response)
                     stale = authz.get("Authorization", "").partition(" ")[2] or None
-                    if learned and not (stale and learned.scheme == "basic"):
+                    creds = host.settings.credentials
+                    can_basic = creds is not None and creds.basic is not None and not stale
+                    if learned and (learned.scheme == "bearer" or can_basic):
                         continue
                 if response.status_code in (401, 403):
                     known = self._challenges.get(host.api_host)

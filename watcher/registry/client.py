@@ -19,7 +19,7 @@ from watcher.core.observation import (
     ManifestObservation,
 )
 from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageReference
-from watcher.errors import InvalidResponse, NotFound
+from watcher.errors import ConfigError, InvalidResponse, NotFound
 from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
 from watcher.registry.headers import RateLimit, parse_link_next
@@ -44,7 +44,7 @@ def default_transport() -> httpx.AsyncBaseTransport:
 class RegistryClient:
     """One client for all registries: a connection pool shared by all, and per registry its
     settings, a concurrency bound and its last rate-limit headers. Use it as an async context
-    manager (or call :meth:`aclose`)."""
+    manager (or call :meth:`aclose`), within one event loop."""
 
     def __init__(
         self,
@@ -58,6 +58,9 @@ class RegistryClient:
     ) -> None:
         self._settings = dict(settings or {})
         self._default = default or RegistrySettings()
+        if self._default.credentials is not None:
+            raise ConfigError("the default registry settings cannot carry credentials: they "
+                              "would go to every registry", key="default.credentials")
         self._http = httpx.AsyncClient(
             transport=transport or default_transport(), follow_redirects=False, trust_env=False
         )
