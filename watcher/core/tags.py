@@ -189,11 +189,9 @@ class ParsedTag:
         if other.precision != self.precision and self.kind not in ("date", "lexical"):
             return Reason.OTHER_PRECISION, _components(other.precision) + f", not {self.precision}"
         if (other.build is None) != (self.build is None):
-            side = "has a build number" if other.build is not None else "has no build number"
-            return (
-                Reason.BUILD_MISMATCH,
-                f"{side}; {self.tag} {'has' if self.build is not None else 'has none'}",
-            )
+            if other.build is not None:
+                return Reason.BUILD_MISMATCH, f"build {other.build}; {self.tag} has none"
+            return Reason.BUILD_MISMATCH, f"no build number; {self.tag} has one"
         return None
 
     def on_line_of(self, current: ParsedTag) -> bool:
