@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -309,3 +310,18 @@ def test_statuses_use_two_queries_whatever_the_number_of_images(store: Store) ->
     assert len(statements) == 2
     assert [s.ref for s in statuses] == refs
     assert sum(len(s.pending) for s in statuses) == 10
+
+
+def test_read_only_mappings_and_times_in_data_are_stored_as_json(store: Store) -> None:
+    data = MappingProxyType({"platforms": MappingProxyType({"linux/amd64": "changed"}), "at": T0})
+    store.apply(
+        CheckDecision(
+            CheckState.CHANGED,
+            ImageState(ref=REF, changes=1),
+            (HistoryEntry(REF, T0, HistoryKind.DIGEST_CHANGED, data),),
+            (Event("e1", EventKind.DIGEST_CHANGED, REF, T0, data),),
+        )
+    )
+    expected = {"platforms": {"linux/amd64": "changed"}, "at": T0.isoformat()}
+    assert store.history(REF)[0].data == expected
+    assert store.events(REF)[0].data == expected

@@ -14,9 +14,11 @@ few queries of one read see one snapshot.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -73,7 +75,9 @@ def create(url: str) -> Engine:
     elif parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     try:
-        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        engine = create_engine(
+            parsed, connect_args=connect_args, json_serializer=_json_dumps, **kwargs
+        )
     except (NoSuchModuleError, ImportError) as exc:
         hint = ""
         if parsed.get_backend_name() == "postgresql":
@@ -84,6 +88,21 @@ def create(url: str) -> Engine:
     if is_sqlite(parsed):
         _sqlite_discipline(engine, wal=not _in_memory(parsed))
     return engine
+
+
+def _json_default(value: object) -> object:
+    """What json.dumps cannot write by itself: read-only mappings, datetimes, sets."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON: {value!r}")
+
+
+def _json_dumps(value: object) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sqlite_discipline(engine: Engine, *, wal: bool) -> None:

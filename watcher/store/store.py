@@ -227,7 +227,12 @@ class Store:
                 connection.execute(
                     insert(history),
                     [
-                        {"image_id": image_id, "at": e.at, "kind": e.kind.value, "data": e.data}
+                        {
+                            "image_id": image_id,
+                            "at": e.at,
+                            "kind": e.kind.value,
+                            "data": dict(e.data),
+                        }
                         for e in decision.history
                     ],
                 )
