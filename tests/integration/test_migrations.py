@@ -241,3 +241,27 @@ def test_a_database_behind_head_must_be_upgraded_first(store_url: str) -> None:
             Store.open(store_url, upgrade=False)
     Store.open(store_url, upgrade=True).close()
     Store.open(store_url, upgrade=False).close()
+
+
+def test_a_failed_upgrade_leaves_the_database_as_it_was(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = migrate.current_revision
+    calls: list[str | None] = []
+
+    def fail_after_migrating(connection: sa.Connection) -> str | None:
+        calls.append(real(connection))
+        if len(calls) == 2:  # after command.upgrade, before the commit
+            raise RuntimeError("injected failure")
+        return calls[-1]
+
+    monkeypatch.setattr(migrate, "current_revision", fail_after_migrating)
+    engine = create(store_url)
+    try:
+        with pytest.raises(RuntimeError, match="injected failure"):
+            migrate.upgrade(engine)
+        assert calls == [None, Store.head_revision()]
+        with engine.connect() as connection:
+            assert sa.inspect(connection).get_table_names() == []
+    finally:
+        engine.dispose()
