@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watcher.core import tags as tag_module
+from watcher.core.tags import parse as tag_module
 from watcher.core.tags import rank_tags
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"

@@ -1,11 +1,8 @@
-"""Tag ordering: which offered tag is the newer version of the tag a user tracks.
+"""Reading a tag: a version, a date, or (by policy) semver, a string or an extracted value.
 
-A tag is only compared with tags of its own *family*: the same prefix (``v``, ``jammy-``), the
-same format (version, or a date in one spelling), the same variant after the version
-(``slim-bookworm``), the same precision (number of numeric components) and a build number on
-both or on neither. :func:`rank_tags` returns two answers: the newest tag on the current
-*line* (every component but the last kept) and the newest tag of the family. Every other
-offered tag is rejected with a stable :class:`Reason`. Pure: no I/O. See ``docs/tags.md``.
+:func:`classify_tag` says what a tag is, or why it is no version (a :class:`Reason`). The
+heuristics know prefixes (``v``, ``jammy-``), glued and dashed pre-releases, build numbers,
+variants and three date spellings. Pure: no I/O. See ``docs/tags.md``.
 """
 
 from __future__ import annotations
@@ -13,76 +10,16 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import semver
 
-__all__ = [
-    "ParsedTag",
-    "PreRelease",
-    "Reason",
-    "Strategy",
-    "TagAnswer",
-    "TagPolicy",
-    "classify_tag",
-    "parse_tag",
-    "rank_tags",
-]
+from watcher.core.tags.policy import DEFAULT_POLICY, Strategy, TagPolicy
+from watcher.core.tags.reason import Reason
 
+__all__ = ["ALIASES", "ParsedTag", "PreRelease", "classify_tag", "parse_tag"]
 
-class Strategy(StrEnum):
-    """How tags are read. ``None`` in a policy means the heuristics (versions and dates)."""
-
-    SEMVER = "semver"  # real semver (``v`` allowed, partial versions coerced)
-    NUMERIC = "numeric"  # versions only: an 8-digit number is a number, not a date
-    DATE = "date"  # dates only
-    LEXICAL = "lexical"  # plain string order
-
-
-class Reason(StrEnum):
-    """Why an offered tag is not a candidate. The values are stable codes."""
-
-    SAME = "same"
-    EXCLUDED = "excluded"
-    FLOATING = "floating"
-    COMMIT = "commit"
-    NOT_A_VERSION = "not-a-version"
-    OTHER_PREFIX = "other-prefix"
-    OTHER_FORMAT = "other-format"
-    OTHER_VARIANT = "other-variant"
-    OTHER_PRECISION = "other-precision"
-    BUILD_MISMATCH = "build-mismatch"
-    OLDER = "older"
-    OUT_OF_RANGE = "out-of-range"
-    PRE_RELEASE = "pre-release"
-
-    @property
-    def summary(self) -> str:
-        """One line a person reads as a heading."""
-        return _SUMMARIES[self]
-
-
-_SUMMARIES = {
-    Reason.SAME: "the current tag itself",
-    Reason.EXCLUDED: "left out by the include/exclude patterns",
-    Reason.FLOATING: "floating alias: moves to other versions, never a candidate",
-    Reason.COMMIT: "commit id, not a version",
-    Reason.NOT_A_VERSION: "looks like a version but does not parse as one",
-    Reason.OTHER_PREFIX: "another prefix",
-    Reason.OTHER_FORMAT: "another format (version vs date, or another date spelling)",
-    Reason.OTHER_VARIANT: "another variant",
-    Reason.OTHER_PRECISION: "another precision (number of components)",
-    Reason.BUILD_MISMATCH: "build number on one side only",
-    Reason.OLDER: "not newer than the current tag",
-    Reason.OUT_OF_RANGE: "outside the version range",
-    Reason.PRE_RELEASE: "pre-release not offered on this line",
-}
-
-# ---------------------------------------------------------------------------------------------
-# Parsing
 
 # Pre-release labels and their rank: dev < alpha < beta < rc < (stable).
 _PRE_RANK = {
@@ -212,6 +149,10 @@ class ParsedTag:
             "precision": self.precision,
             "date_style": self.date_style,
         }
+
+
+def _components(count: int) -> str:
+    return f"{count} component" + ("" if count == 1 else "s")
 
 
 def _valid_date(y: str, m: str, d: str) -> tuple[int, int, int] | None:
@@ -418,210 +359,5 @@ def parse_tag(tag: str, policy: TagPolicy | None = None) -> ParsedTag | None:
 
 def classify_tag(tag: str, policy: TagPolicy | None = None) -> ParsedTag | Reason:
     """Like :func:`parse_tag`, but say why a tag is not a version (floating, commit, ...)."""
-    policy = policy or _DEFAULT_POLICY
+    policy = policy or DEFAULT_POLICY
     return _parse(tag, policy.strategy_enum, policy.extract_pattern)
-
-
-# ---------------------------------------------------------------------------------------------
-# Policy
-
-_RANGE_CLAUSE = re.compile(r"\s*(?P<op>>=|<=|==|!=|>|<|=)?\s*v?(?P<version>\d+(?:\.\d+){0,2})\s*")
-
-
-def _compile(name: str, pattern: str | None, groups: bool = False) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{name}: invalid regular expression '{pattern}': {exc}") from None
-    if groups and compiled.groups < 1:
-        raise ValueError(f"{name}: '{pattern}' needs a capture group around the comparable part")
-    return compiled
-
-
-def _compile_range(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return ()
-    clauses = []
-    for raw in text.split(","):
-        match = _RANGE_CLAUSE.fullmatch(raw)
-        if match is None:
-            raise ValueError(
-                f"range: cannot read {raw.strip()!r} in {text!r}; write clauses such as '>=3.12,<4'"
-            )
-        version = semver.Version.parse(match["version"], optional_minor_and_patch=True)
-        op = match["op"] or "=="
-        clauses.append(("==" if op == "=" else op) + str(version))
-    return tuple(clauses)
-
-
-@dataclass(frozen=True)
-class TagPolicy:
-    """Per-image overrides. Config keys: ``include``, ``exclude``, ``strategy``, ``range``,
-    ``extract``. Regexes are checked and compiled here; a bad value raises ``ValueError``.
-
-    ``include``/``exclude`` must match the whole tag; ``extract`` is searched for and its capture
-    groups form the comparable value.
-    """
-
-    include: str | None = None
-    exclude: str | None = None
-    strategy: str | None = None
-    version_range: str | None = None
-    extract: str | None = None
-    include_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    exclude_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    extract_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    strategy_enum: Strategy | None = field(init=False, repr=False, compare=False)
-    range_clauses: tuple[str, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.strategy is not None and self.strategy not in Strategy.__members__.values():
-            choices = ", ".join(s.value for s in Strategy)
-            raise ValueError(
-                f"strategy: unknown strategy {self.strategy!r}; choose one of {choices}"
-            )
-        strategy = None if self.strategy is None else Strategy(self.strategy)
-        if self.version_range is not None and strategy in (Strategy.DATE, Strategy.LEXICAL):
-            raise ValueError(f"range: a version range does not apply to the {strategy} strategy")
-        object.__setattr__(self, "strategy_enum", strategy)
-        object.__setattr__(self, "include_pattern", _compile("include", self.include))
-        object.__setattr__(self, "exclude_pattern", _compile("exclude", self.exclude))
-        object.__setattr__(self, "extract_pattern", _compile("extract", self.extract, groups=True))
-        object.__setattr__(self, "range_clauses", _compile_range(self.version_range))
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> TagPolicy:
-        """Build from an ``[[images]]`` config entry's keys; unknown keys are an error."""
-        known = {"include", "exclude", "strategy", "range", "extract"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown tag policy key(s) {unknown}; known keys: {sorted(known)}")
-        for key, value in values.items():
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{key}: expected a string, got {type(value).__name__}")
-        return cls(values.get("include"), values.get("exclude"), values.get("strategy"),
-                   values.get("range"), values.get("extract"))  # fmt: skip
-
-    def excludes(self, tag: str) -> str | None:
-        """Why the include/exclude patterns leave ``tag`` out, or ``None``."""
-        if self.include_pattern is not None and not self.include_pattern.fullmatch(tag):
-            return f"does not match include '{self.include}'"
-        if self.exclude_pattern is not None and self.exclude_pattern.fullmatch(tag):
-            return f"matches exclude '{self.exclude}'"
-        return None
-
-    def in_range(self, parsed: ParsedTag) -> bool:
-        if not self.range_clauses:
-            return True
-        if parsed.kind not in ("version", "semver", "extract"):
-            return False
-        core = (*parsed.release, 0, 0, 0)[:3]
-        version = semver.Version(*core)
-        return all(version.match(clause) for clause in self.range_clauses)
-
-
-_DEFAULT_POLICY = TagPolicy()
-
-# ---------------------------------------------------------------------------------------------
-# Ranking
-
-
-@dataclass(frozen=True, eq=False)
-class TagAnswer:
-    """What :func:`rank_tags` found. ``rejected`` maps each offered tag that is not a candidate
-    to a :class:`Reason` (a ``str``); ``details`` says the same for people."""
-
-    current: str
-    same_line: str | None
-    newest: str | None
-    floating: bool
-    parsed: ParsedTag | None
-    candidates: list[str]
-    rejected: dict[str, Reason]
-    details: dict[str, str]
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "current": self.current,
-            "same_line": self.same_line,
-            "newest": self.newest,
-            "floating": self.floating,
-            "parsed": None if self.parsed is None else self.parsed.to_dict(),
-            "candidates": list(self.candidates),
-            "rejected": {tag: reason.value for tag, reason in self.rejected.items()},
-            "details": dict(self.details),
-            "note": self.note,
-        }
-
-
-def rank_tags(current: str, tags: Iterable[str], policy: TagPolicy | None = None) -> TagAnswer:
-    """Rank ``tags`` against ``current``: the newest on the current line, and the newest overall."""
-    policy = policy or _DEFAULT_POLICY
-    cur = classify_tag(current, policy)
-    if isinstance(cur, Reason):
-        floating = cur is Reason.FLOATING
-        note = (
-            f"{current!r} is a floating tag: it is watched by digest only"
-            if floating
-            else f"{current!r} is not a version ({cur.summary}): it is watched by digest only"
-        )
-        return TagAnswer(current, None, None, floating, None, [], {}, {}, note)
-
-    rejected: dict[str, Reason] = {}
-    details: dict[str, str] = {}
-    found: list[ParsedTag] = []
-
-    for tag in dict.fromkeys(tags):
-        verdict = _judge(tag, cur, policy)
-        if isinstance(verdict, ParsedTag):
-            found.append(verdict)
-        else:
-            rejected[tag], details[tag] = verdict
-
-    found.sort(key=lambda p: (p.key, p.tag), reverse=True)
-    same_line = next((p.tag for p in found if p.on_line_of(cur)), None)
-    newest = found[0].tag if found else None
-    return TagAnswer(
-        current, same_line, newest, False, cur, [p.tag for p in found], rejected, details
-    )
-
-
-def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Reason, str]:
-    """The parsed tag when it is a candidate, else the reason and a detail for people."""
-    if tag == cur.tag:
-        return Reason.SAME, "the current tag"
-    why = policy.excludes(tag)
-    if why is not None:
-        return Reason.EXCLUDED, why
-    parsed = _parse(tag, policy.strategy_enum, policy.extract_pattern)
-    if isinstance(parsed, Reason):
-        if parsed is Reason.NOT_A_VERSION and policy.extract is not None:
-            return parsed, f"extract '{policy.extract}' finds no comparable value"
-        return parsed, parsed.summary
-    mismatch = cur.family_mismatch(parsed)
-    if mismatch is not None:
-        return mismatch
-    if parsed.key <= cur.key:
-        return (
-            Reason.OLDER,
-            f"{parsed.version}{_pre(parsed)} is not newer than {cur.version}{_pre(cur)}",
-        )
-    if not policy.in_range(parsed):
-        return Reason.OUT_OF_RANGE, f"{parsed.version} is outside {policy.version_range!r}"
-    if parsed.pre is not None:
-        if cur.pre is None:
-            return Reason.PRE_RELEASE, f"pre-release {parsed.pre}; {cur.tag} is a stable release"
-        if not parsed.on_line_of(cur):
-            return Reason.PRE_RELEASE, f"pre-release {parsed.pre} of another line"
-    return parsed
-
-
-def _components(count: int) -> str:
-    return f"{count} component" + ("" if count == 1 else "s")
-
-
-def _pre(parsed: ParsedTag) -> str:
-    return "" if parsed.pre is None else f" ({parsed.pre})"

@@ -1,0 +1,31 @@
+"""Tag ordering: which offered tag is the newer version of the tag a user tracks.
+
+A tag is only compared with tags of its own *family*: the same prefix (``v``, ``jammy-``), the
+same format (version, or a date in one spelling), the same variant after the version
+(``slim-bookworm``), the same precision (number of numeric components) and a build number on
+both or on neither. :func:`rank_tags` returns two answers: the newest tag on the current
+*line* (every component but the last kept) and the newest tag of the family. Every other
+offered tag is rejected with a stable :class:`Reason`. Pure: no I/O. See ``docs/tags.md``.
+
+Modules: :mod:`.parse` reads one tag, :mod:`.policy` holds the per-image overrides,
+:mod:`.rank` compares the offered tags, :mod:`.reason` names why a tag is no candidate.
+"""
+
+from __future__ import annotations
+
+from watcher.core.tags.parse import ParsedTag, PreRelease, classify_tag, parse_tag
+from watcher.core.tags.policy import Strategy, TagPolicy
+from watcher.core.tags.rank import TagAnswer, rank_tags
+from watcher.core.tags.reason import Reason
+
+__all__ = [
+    "ParsedTag",
+    "PreRelease",
+    "Reason",
+    "Strategy",
+    "TagAnswer",
+    "TagPolicy",
+    "classify_tag",
+    "parse_tag",
+    "rank_tags",
+]
