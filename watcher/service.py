@@ -90,11 +90,17 @@ def images_to_check(config: Config, refs: Sequence[str] = ()) -> list[TrackedIma
     return chosen
 
 
-def registry_settings(config: Config) -> tuple[dict[str, RegistrySettings], RegistrySettings]:
-    """Per-host client settings: credentials from the config file, else from Docker's config."""
+def registry_settings(
+    config: Config, images: Iterable[TrackedImage] = ()
+) -> tuple[dict[str, RegistrySettings], RegistrySettings]:
+    """Per-host client settings: credentials from the config file, else from Docker's config.
+
+    ``images`` adds the hosts of images checked beyond the configured ones.
+    """
     default = RegistrySettings(host="*", max_concurrency=config.concurrency, timeout=config.timeout)
     settings: dict[str, RegistrySettings] = {}
-    hosts = {r.host for r in config.registries} | {i.ref.registry for i in config.images}
+    hosts = {r.host for r in config.registries}
+    hosts |= {i.ref.registry for i in (*config.images, *images)}
     for host in sorted(hosts):
         registry = config.registry(host)
         credentials = _configured_credentials(registry) if registry else None
@@ -268,7 +274,7 @@ async def check_images(
     progress: Progress | None = None,
 ) -> RoundReport:
     """Run one round over ``images`` with a client built from ``config``."""
-    settings, default = registry_settings(config)
+    settings, default = registry_settings(config, images)
     async with RegistryClient(settings, default=default) as client:
         report = await CheckRound(client, store, clock=clock, progress=progress).run(images)
     log.info(

@@ -3,6 +3,8 @@ usage errors, progress only on a terminal, exit codes for CI."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import pty
 import select
@@ -246,3 +248,28 @@ def test_status_exit_code_for_ci(
         assert run("status", "--config", str(config), "--json").exit_code == 0
     finally:
         registry_open.start()
+
+
+@pytest.mark.registry
+def test_ref_on_the_command_line_uses_docker_config_credentials(
+    registry_htpasswd: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    digest = registry_htpasswd.push.push_image(repository, "1")
+    ref = str(registry_htpasswd.ref(repository, "1"))
+    docker_config = tmp_path / "docker" / "config.json"
+    docker_config.parent.mkdir()
+    auth = base64.b64encode(f"{registry_htpasswd.username}:{registry_htpasswd.password}".encode())
+    docker_config.write_text(
+        json.dumps({"auths": {registry_htpasswd.host: {"auth": auth.decode()}}})
+    )
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'docker_config = "{docker_config}"\n'
+        f'[[registries]]\nhost = "{registry_htpasswd.host}"\ninsecure = true\n'
+    )
+    result = run("check", "--config", str(config), "--json", ref)
+    assert result.exit_code == 0, result.stdout
+    (image,) = result.json["images"]
+    assert image["digest"] == digest
+    assert image["state"] == "baseline"

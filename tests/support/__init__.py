@@ -27,7 +27,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition") -> None:
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition"
+) -> None:
     """Poll ``predicate`` until it is true; fail with ``what`` when ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     delay = 0.005
