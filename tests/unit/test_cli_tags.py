@@ -91,15 +91,20 @@ def test_floating_current_is_reported() -> None:
 
 def test_policy_options_are_applied() -> None:
     tags = "3.11.9\n3.12.1\n3.14.0\n4.0.0\nbuild-77\n"
-    result = run("3.11.8", "--range", ">=3.12,<4", "--exclude", r"3\.14\..*", "--json", stdin=tags)
+    result = run("3.11.8", "--range", ">=3.12,<4", "--exclude", r"^3\.14\.", "--json", stdin=tags)
     data = json.loads(result.output)
     assert data["candidates"] == ["3.12.1"]
     assert data["rejected"]["4.0.0"] == "out-of-range"
     assert data["rejected"]["3.14.0"] == "excluded"
     result = run("build-12", "--extract", r"build-(\d+)", "--json", stdin=tags)
     assert json.loads(result.output)["newest"] == "build-77"
-    result = run("3.12.1", "--include", r"3\..*", "--strategy", "numeric", "--json", stdin=tags)
+    result = run("3.12.1", "--include", r"^3\.", "--strategy", "numeric", "--json", stdin=tags)
     assert json.loads(result.output)["newest"] == "3.14.0"
+    # The patterns are searched for: "7" is in build-77, "^7" in no tag.
+    result = run("build-12", "--extract", r"build-(\d+)", "--include", "7", "--json", stdin=tags)
+    assert json.loads(result.output)["candidates"] == ["build-77"]
+    result = run("build-12", "--extract", r"build-(\d+)", "--include", "^7", "--json", stdin=tags)
+    assert json.loads(result.output)["candidates"] == []
 
 
 def test_dash_reads_standard_input() -> None:

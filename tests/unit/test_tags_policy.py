@@ -46,16 +46,44 @@ def test_from_mapping_uses_the_config_key_names() -> None:
         TagPolicy.from_mapping({"strategy": 3})
 
 
-def test_include_and_exclude_match_the_whole_tag() -> None:
-    tags = ["3.12.8", "3.12.9", "3.12.10", "3.13.0"]
-    policy = TagPolicy(include=r"3\.12\..*", exclude=r".*\.10")
+def test_include_and_exclude_are_searched_for_anywhere_in_the_tag() -> None:
+    tags = ["3.12.8", "3.12.9", "3.12.10", "3.13.0", "13.12.0"]
+    policy = TagPolicy(include=r"3\.12\.", exclude=r"\.10")
     answer = rank_tags("3.12.7", tags, policy)
-    assert answer.candidates == ["3.12.9", "3.12.8"]
+    assert answer.candidates == ["13.12.0", "3.12.9", "3.12.8"]
     assert answer.rejected == {"3.12.10": Reason.EXCLUDED, "3.13.0": Reason.EXCLUDED}
     assert "include" in answer.details["3.13.0"]
     assert "exclude" in answer.details["3.12.10"]
-    # Not a search: "3.12" alone matches no tag in full.
-    assert rank_tags("3.12.7", tags, TagPolicy(include=r"3\.12")).candidates == []
+    # Anchors ask for the start, the end or the whole tag.
+    anchored = rank_tags("3.12.7", tags, TagPolicy(include=r"^3\.12\.", exclude=r"0$"))
+    assert anchored.candidates == ["3.12.9", "3.12.8"]
+    assert set(anchored.rejected) == {"3.12.10", "3.13.0", "13.12.0"}
+    whole = rank_tags("3.12.7", tags, TagPolicy(include=r"^3\.12\.\d$"))
+    assert whole.candidates == ["3.12.9", "3.12.8"]
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "kept"),
+    [
+        # config.example.toml: tags starting with "3.", without release candidates or betas.
+        (r"^3\.", "rc|beta", {"3.12.9-slim", "3.13.1-slim", "3.14.0b2-slim"}),
+        (r"^3\.", None, {"3.12.9-slim", "3.13.0rc1-slim", "3.13.1-slim", "3.14.0b2-slim"}),
+        (
+            r"3\.1",
+            None,
+            {"3.12.9-slim", "3.13.0rc1-slim", "3.13.1-slim", "13.1.0", "3.14.0b2-slim"},
+        ),
+        ("slim", r"^3\.13", {"3.12.9-slim", "3.14.0b2-slim"}),
+        (None, "rc", {"3.12.9-slim", "3.13.1-slim", "13.1.0", "3.14.0b2-slim"}),
+        (None, r"^13\.1\.0$", {"3.12.9-slim", "3.13.0rc1-slim", "3.13.1-slim", "3.14.0b2-slim"}),
+    ],
+)
+def test_which_tags_the_patterns_keep(
+    include: str | None, exclude: str | None, kept: set[str]
+) -> None:
+    tags = ["3.12.9-slim", "3.13.0rc1-slim", "3.13.1-slim", "13.1.0", "3.14.0b2-slim"]
+    policy = TagPolicy(include=include, exclude=exclude)
+    assert {tag for tag in tags if policy.excludes(tag) is None} == kept
 
 
 def test_version_range_uses_semver_matching_with_partial_versions_coerced() -> None:

@@ -64,8 +64,9 @@ class TagPolicy:
     """Per-image overrides. Config keys: ``include``, ``exclude``, ``strategy``, ``range``,
     ``extract``. Regexes are checked and compiled here; a bad value raises ``ValueError``.
 
-    ``include``/``exclude`` must match the whole tag; ``extract`` is searched for and its capture
-    groups form the comparable value.
+    ``include``/``exclude`` are searched for anywhere in the tag (anchor with ``^``/``$`` to match
+    the whole tag); ``extract`` is searched for too and its capture groups form the comparable
+    value.
     """
 
     include: str | None = None
@@ -109,9 +110,9 @@ class TagPolicy:
 
     def excludes(self, tag: str) -> str | None:
         """Why the include/exclude patterns leave ``tag`` out, or ``None``."""
-        if self.include_pattern is not None and not self.include_pattern.fullmatch(tag):
+        if self.include_pattern is not None and not self.include_pattern.search(tag):
             return f"does not match include '{self.include}'"
-        if self.exclude_pattern is not None and self.exclude_pattern.fullmatch(tag):
+        if self.exclude_pattern is not None and self.exclude_pattern.search(tag):
             return f"matches exclude '{self.exclude}'"
         return None
 
