@@ -28,8 +28,14 @@ _WIDTH = 100
     help="File with the offered tags, one per line or a JSON list; '-' is standard input.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
-@click.option("--include", metavar="RE", help="Only tags this regex matches (whole tag).")
-@click.option("--exclude", metavar="RE", help="Leave out tags this regex matches (whole tag).")
+@click.option(
+    "--include", metavar="RE", help="Only tags this regex matches (anywhere; anchor with ^ and $)."
+)
+@click.option(
+    "--exclude",
+    metavar="RE",
+    help="Leave out tags this regex matches (anywhere; anchor with ^ and $).",
+)
 @click.option(
     "--strategy",
     type=click.Choice([s.value for s in Strategy]),
