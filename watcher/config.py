@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
+from watcher.core.tags import TagPolicy
+from watcher.core.tags.policy import DEFAULT_POLICY
 from watcher.errors import ConfigError, InvalidReference
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
@@ -25,7 +27,7 @@ DEFAULT_INTERVAL = 3600.0
 _DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?", re.ASCII)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
-_STRATEGIES = ("semver", "numeric", "date", "lexical")
+_TAG_POLICY_KEYS = ("include", "exclude", "strategy", "range", "extract")
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,7 @@ class TrackedImage:
     platforms: frozenset[str] | None = None
     notify_on_first_check: bool = False
     list_tags: bool = True
-    include: str | None = None
-    exclude: str | None = None
-    strategy: str | None = None
-    version_range: str | None = None
-    extract: str | None = None
+    tags: TagPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -236,31 +234,26 @@ def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -
                 f"{where}.platforms",
                 f"{platform!r} is not os/arch[/variant], e.g. 'linux/arm64/v8'",
             )
-    for key in ("include", "exclude", "extract"):
-        pattern = reader.string(item, f"{where}.{key}")
-        if pattern is not None:
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise reader.error(f"{where}.{key}", f"invalid regular expression: {exc}") from exc
-            if key == "extract" and compiled.groups < 1:
-                raise reader.error(f"{where}.extract", "needs a capture group, e.g. 'build-(\\d+)'")
-    strategy = reader.string(item, f"{where}.strategy")
-    if strategy is not None and strategy not in _STRATEGIES:
-        raise reader.error(
-            f"{where}.strategy", f"{strategy!r} is not one of {', '.join(_STRATEGIES)}"
-        )
+    tags = _tag_policy(reader, item, where)
     return TrackedImage(
         ref=ref,
         platforms=frozenset(platforms) if platforms else None,
         notify_on_first_check=reader.boolean(item, f"{where}.notify_on_first_check", notify),
         list_tags=reader.boolean(item, f"{where}.list_tags", ref.digest is None),
-        include=reader.string(item, f"{where}.include"),
-        exclude=reader.string(item, f"{where}.exclude"),
-        strategy=strategy,
-        version_range=reader.string(item, f"{where}.range"),
-        extract=reader.string(item, f"{where}.extract"),
+        tags=tags,
     )
+
+
+def _tag_policy(reader: _Reader, item: Mapping[str, Any], where: str) -> TagPolicy:
+    """The image's tag policy; TagPolicy itself checks the values (its errors start 'key: ')."""
+    values = {key: reader.string(item, f"{where}.{key}") for key in _TAG_POLICY_KEYS}
+    try:
+        return TagPolicy.from_mapping(values)
+    except ValueError as exc:
+        key, _, message = str(exc).partition(": ")
+        if key not in _TAG_POLICY_KEYS:
+            raise reader.error(where, str(exc)) from None
+        raise reader.error(f"{where}.{key}", message) from None
 
 
 def _unique(reader: _Reader, values: list[str], section: str, key: str) -> None:

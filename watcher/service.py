@@ -136,16 +136,6 @@ def _configured_credentials(registry: RegistryConfig) -> Credentials | None:
     return None
 
 
-def tag_policy(image: TrackedImage) -> TagPolicy:
-    return TagPolicy(
-        include=image.include,
-        exclude=image.exclude,
-        strategy=image.strategy,
-        version_range=image.version_range,
-        extract=image.extract,
-    )
-
-
 def watch_policy(image: TrackedImage) -> WatchPolicy:
     return WatchPolicy(platforms=image.platforms, notify_on_first_check=image.notify_on_first_check)
 
@@ -228,7 +218,7 @@ class CheckRound:
         except RegistryError as exc:
             log.warning("tag listing failed", image=str(ref), error=exc.message)
             return None, None
-        policy = tag_policy(image)
+        policy = image.tags
         fingerprint = _fingerprint(ref.tag, policy, tags)
         if previous is not None and previous.tags_fingerprint == fingerprint:
             return previous.newer, fingerprint

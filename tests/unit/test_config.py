@@ -22,6 +22,7 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.core.reference import parse_reference
+from watcher.core.tags import TagPolicy
 from watcher.errors import ConfigError, WatcherError
 
 FAST = settings(max_examples=200, derandomize=True, database=None, deadline=None)
@@ -164,14 +165,16 @@ def test_full_file(tmp_path: Path) -> None:
         platforms=frozenset({"linux/amd64", "linux/arm64/v8"}),
         notify_on_first_check=True,  # inherited from [watcher]
         list_tags=True,
-        include=r"^3\.12\.\d+-slim$",
-        exclude="rc",
-        strategy="semver",
-        version_range=">=3.12,<3.13",
+        tags=TagPolicy(
+            include=r"^3\.12\.\d+-slim$",
+            exclude="rc",
+            strategy="semver",
+            version_range=">=3.12,<3.13",
+        ),
     )
     assert app.notify_on_first_check is False
     assert app.list_tags is False
-    assert app.extract == r"build-(\d+)"
+    assert app.tags.extract == r"build-(\d+)"
     assert app.platforms is None
     assert pinned.ref.digest is not None
     assert pinned.list_tags is False  # a digest-pinned image has no tags to list by default
@@ -321,8 +324,8 @@ def test_parse_config_without_path_names_only_the_key() -> None:
          "needs a capture group"),
         ("[[images]]\nref = 'python'\ninclude = 5", "images[0].include", "must be a string"),
         ("[[images]]\nref = 'python'\nstrategy = 'calver'", "images[0].strategy",
-         "'calver' is not one of semver, numeric, date, lexical"),
-        ("[[images]]\nref = 'python'\nstrategy = 'SemVer'", "images[0].strategy", "is not one of"),
+         "unknown strategy 'calver'; choose one of semver, numeric, date, lexical"),
+        ("[[images]]\nref = 'python'\nstrategy = 'SemVer'", "images[0].strategy", "choose one of"),
         ("[[images]]\nref = 'python'\nlist_tags = 'no'", "images[0].list_tags", "true or false"),
         ("[[images]]\nref = 'python'\nnotify_on_first_check = 0", "images[0].notify_on_first_check",
          "true or false"),
@@ -354,9 +357,8 @@ def test_valid_platforms(platform: str) -> None:
 
 @pytest.mark.parametrize("strategy", ["semver", "numeric", "date", "lexical"])
 def test_strategies(strategy: str) -> None:
-    assert parse(f"[[images]]\nref = 'python'\nstrategy = '{strategy}'").images[0].strategy == (
-        strategy
-    )
+    image = parse(f"[[images]]\nref = 'python'\nstrategy = '{strategy}'").images[0]
+    assert image.tags.strategy == strategy
 
 
 @pytest.mark.parametrize(
@@ -587,3 +589,17 @@ def test_not_toml(tmp_path: Path, text: str) -> None:
 def test_load_config_accepts_str_path(tmp_path: Path) -> None:
     path = write(tmp_path, "[watcher]\ninterval = 60\n")
     assert load_config(str(path)).interval == 60.0
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "message"),
+    [
+        ("range = 'about three'", "images[0].range", "cannot read"),
+        ("strategy = 'date'\nrange = '>=1'", "images[0].range", "does not apply"),
+    ],
+)
+def test_tag_policy_errors_name_the_key(entry: str, key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(f"[[images]]\nref = 'python'\n{entry}")
+    assert caught.value.key == key
+    assert message in caught.value.message
