@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,7 +21,9 @@ from watcher.cli.common import (
 )
 from watcher.cli.output import ProgressLine, is_terminal, short_digest
 from watcher.core.changes import CheckState
-from watcher.service import ImageCheck, RoundReport, check_images, images_to_check, open_store
+
+if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
+    from watcher.service import ImageCheck, RoundReport
 
 
 @click.command()
@@ -38,6 +40,8 @@ def check(
     Exit status: 0 when every check succeeded, 1 when some failed, 2 for usage or
     configuration errors.
     """
+    from watcher.service import check_images, images_to_check, open_store
+
     config = read_config(config_path, database_url)
     images = images_to_check(config, refs)
     if not images:

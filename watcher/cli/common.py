@@ -87,4 +87,6 @@ def open_store_readonly(config: Config) -> Store:
 
 
 def print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, sort_keys=False, default=str))
+    """Indented for a person on a terminal; one compact line (C-encoded, fast) for machines."""
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(document, indent=indent, default=str))

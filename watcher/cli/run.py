@@ -13,7 +13,6 @@ from watcher.cli.common import (
     handle_errors,
     read_config,
 )
-from watcher.daemon import run_daemon
 from watcher.logs import configure_logging
 
 
@@ -28,4 +27,6 @@ def run(logs: LogSettings, config_path: Path, database_url: str | None) -> None:
     config = read_config(config_path, database_url)
     if not config.images:
         raise click.UsageError(f"{config_path}: no [[images]] to watch")
+    from watcher.daemon import run_daemon  # the scheduler and registry client, only when run
+
     run_daemon(config)

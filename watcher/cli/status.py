@@ -22,7 +22,6 @@ from watcher.cli.common import (
 from watcher.cli.output import age, is_terminal, short_digest, table
 from watcher.core.reference import parse_reference
 from watcher.core.status import Attention, attention
-from watcher.service import open_store
 from watcher.store import ImageStatus
 
 _COLOURS = {
@@ -154,7 +153,7 @@ def ack(config_path: Path, database_url: str | None, ref: str) -> None:
     """Acknowledge REF's pending events: you rebuilt, or chose not to."""
     config = read_config(config_path, database_url)
     canonical = str(parse_reference(ref))
-    store = open_store(config)
+    store = open_store_readonly(config)
     try:
         if store.load_state(canonical) is None:
             raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
