@@ -2,53 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from watcher.config import load_config
-from watcher.errors import ConfigError, WatcherError
+from watcher.cli.common import config_option, database_option, handle_errors, read_config
 from watcher.store import Store
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ConfigProblem(click.ClickException):
-    """The configuration cannot be used: exit status 2, like a usage error."""
-
-    exit_code = 2
-
-
-def database_options(command: F) -> F:
-    command = click.option(
-        "--database",
-        "database_url",
-        metavar="URL",
-        envvar="WATCHER_DATABASE",
-        help="Database URL, overriding [watcher] database (also $WATCHER_DATABASE).",
-    )(command)
-    return click.option(
-        "--config",
-        "-c",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default="watcher.toml",
-        show_default=True,
-        envvar="WATCHER_CONFIG",
-        help="Configuration file (also $WATCHER_CONFIG).",
-    )(command)
-
-
-def resolve_database_url(config_path: Path, url: str | None) -> str:
-    """``--database`` wins; otherwise ``[watcher] database`` from the config file."""
-    if url:
-        return url
-    try:
-        return load_config(config_path).database
-    except ConfigError as exc:
-        raise ConfigProblem(exc.message) from exc
 
 
 @click.group()
@@ -61,18 +20,17 @@ def db() -> None:
 
 
 @db.command()
-@database_options
+@config_option
+@database_option
+@handle_errors
 def upgrade(config_path: Path, database_url: str | None) -> None:
     """Apply this watcher's migrations; print the revision before and after."""
-    url = resolve_database_url(config_path, database_url)
-    try:
-        with Store.connect(url) as store:
-            before = store.current_revision()
-            store.upgrade()
-            after = store.current_revision()
-            where = store.url
-    except WatcherError as exc:
-        raise click.ClickException(exc.message) from exc
+    url = read_config(config_path, database_url).database
+    with Store.connect(url) as store:
+        before = store.current_revision()
+        store.upgrade()
+        after = store.current_revision()
+        where = store.url
     if before == after:
         click.echo(f"{where}: already at revision {after} (head)")
     else:
@@ -80,15 +38,14 @@ def upgrade(config_path: Path, database_url: str | None) -> None:
 
 
 @db.command()
-@database_options
+@config_option
+@database_option
+@handle_errors
 def current(config_path: Path, database_url: str | None) -> None:
     """Print the database's schema revision, and how it compares with this watcher's."""
-    url = resolve_database_url(config_path, database_url)
-    try:
-        with Store.connect(url) as store:
-            revision = store.current_revision()
-    except WatcherError as exc:
-        raise click.ClickException(exc.message) from exc
+    url = read_config(config_path, database_url).database
+    with Store.connect(url) as store:
+        revision = store.current_revision()
     head = Store.head_revision()
     if revision is None:
         click.echo("none (empty database: run `watcher db upgrade`)")
