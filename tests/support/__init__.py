@@ -28,13 +28,17 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition"
+    predicate: Callable[[], bool],
+    *,
+    timeout: float = 10.0,
+    what: str = "condition",
+    max_interval: float = 0.1,
 ) -> None:
     """Poll ``predicate`` until it is true; fail with ``what`` when ``timeout`` passes."""
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    delay = min(0.005, max_interval)
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        delay = min(delay * 2, max_interval)

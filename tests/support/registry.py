@@ -146,10 +146,17 @@ class RunningRegistry:
                 raise TimeoutError(f"registry ({self.mode}) did not answer on {self.url}")
             time.sleep(0.01)
 
-    def stop(self) -> None:
-        """Stop the process we started (terminate, then kill after a deadline)."""
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the process we started (terminate, then kill after a deadline).
+
+        ``kill=True`` kills at once, as a crashed or unplugged registry would vanish.
+        """
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
+            return
+        if kill:
+            process.kill()
+            process.wait(timeout=5)
             return
         process.terminate()
         try:
