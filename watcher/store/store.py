@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -20,14 +20,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
     CheckDecision,
-    EventKind,
     HistoryEntry,
     HistoryKind,
     ImageState,
-    NewerVersions,
 )
 from watcher.errors import StorageError
-from watcher.store import migrate
+from watcher.store import codec, migrate
 from watcher.store.engine import create, mask, reading, writing
 from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
@@ -158,7 +156,7 @@ class Store:
             if new:
                 connection.execute(
                     insert(images),
-                    [_new_image(ImageState(ref=ref), now) for ref in new],
+                    [codec.new_image(ImageState(ref=ref), now) for ref in new],
                 )
             back = [ref for ref in wanted if known.get(ref) is False]
             gone = [ref for ref, active in known.items() if active and ref not in wanted]
@@ -175,13 +173,13 @@ class Store:
     def load_state(self, ref: str) -> ImageState | None:
         """The stored state of ``ref`` (active or not); None when it was never stored."""
         with reading(self._engine) as connection:
-            row = connection.execute(_STATE.where(images.c.ref == ref)).first()
-        return None if row is None else _image_state(row)
+            row = connection.execute(codec.STATE.where(images.c.ref == ref)).first()
+        return None if row is None else codec.image_state(row)
 
     @_storage_errors
     def load_states(self, refs: Iterable[str] | None = None) -> dict[str, ImageState]:
         """States of the active images among ``refs`` (all active images when None)."""
-        query = _STATE.where(images.c.active.is_(True))
+        query = codec.STATE.where(images.c.active.is_(True))
         with reading(self._engine) as connection:
             if refs is None:
                 rows = list(connection.execute(query))
@@ -189,7 +187,7 @@ class Store:
                 rows = []
                 for chunk in _chunks(list(dict.fromkeys(refs))):
                     rows.extend(connection.execute(query.where(images.c.ref.in_(chunk))))
-        return {row[0]: _image_state(row) for row in rows}
+        return {row[0]: codec.image_state(row) for row in rows}
 
     # -- recording a check ------------------------------------------------------------------
 
@@ -207,7 +205,7 @@ class Store:
         strays.discard(state.ref)
         if strays:
             raise ValueError(f"decision for {state.ref!r} has rows of {sorted(strays)}")
-        values = _state_values(state)
+        values = codec.state_values(state)
         with self._writing() as connection:
             row = connection.execute(
                 select(images.c.id, images.c.changes)
@@ -215,7 +213,7 @@ class Store:
                 .with_for_update()
             ).first()
             if row is None:
-                result = connection.execute(insert(images).values(_new_image(state, _now())))
+                result = connection.execute(insert(images).values(codec.new_image(state, _now())))
                 assert result.inserted_primary_key is not None
                 image_id = int(result.inserted_primary_key[0])
                 recorded = False
@@ -266,8 +264,8 @@ class Store:
 
         Two queries whatever the number of images.
         """
-        image_query = _STATE.add_columns(images.c.active).order_by(images.c.ref)
-        event_query = _EVENTS.where(events.c.state == DeliveryState.PENDING.value)
+        image_query = codec.STATE.add_columns(images.c.active).order_by(images.c.ref)
+        event_query = codec.EVENTS.where(events.c.state == DeliveryState.PENDING.value)
         if not include_inactive:
             image_query = image_query.where(images.c.active.is_(True))
             event_query = event_query.where(images.c.active.is_(True))
@@ -276,12 +274,12 @@ class Store:
             event_rows = connection.execute(event_query).all()
         pending: dict[str, list[StoredEvent]] = {}
         for row in event_rows:
-            event = _stored_event(row)
+            event = codec.stored_event(row)
             pending.setdefault(event.ref, []).append(event)
         no_events: tuple[StoredEvent, ...] = ()
         return [
             ImageStatus(
-                state=_image_state(row),
+                state=codec.image_state(row),
                 active=bool(row[-1]),
                 pending=tuple(pending[row[0]]) if row[0] in pending else no_events,
             )
@@ -303,7 +301,8 @@ class Store:
         with reading(self._engine) as connection:
             rows = connection.execute(query).all()
         entries = [
-            HistoryEntry(row.ref, row.at, HistoryKind(row.kind), _mapping(row.data)) for row in rows
+            HistoryEntry(row.ref, row.at, HistoryKind(row.kind), codec.mapping(row.data))
+            for row in rows
         ]
         return entries if limit is None else entries[::-1]
 
@@ -317,11 +316,11 @@ class Store:
         wanted = [DeliveryState(state).value for state in states]
         if not wanted:
             return []
-        query = _EVENTS.where(events.c.state.in_(wanted))
+        query = codec.EVENTS.where(events.c.state.in_(wanted))
         if ref is not None:
             query = query.where(images.c.ref == ref)
         with reading(self._engine) as connection:
-            return [_stored_event(row) for row in connection.execute(query)]
+            return [codec.stored_event(row) for row in connection.execute(query)]
 
     # -- acknowledging ----------------------------------------------------------------------
 
@@ -381,144 +380,3 @@ def _now() -> datetime:
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if value else {}
-
-
-def _state_values(state: ImageState) -> dict[str, Any]:
-    return {
-        "ref": state.ref,
-        "digest": state.digest,
-        "media_type": state.media_type,
-        "platforms": dict(state.platforms),
-        "newer_same_line": state.newer.same_line,
-        "newer_newest": state.newer.newest,
-        "reported_same_line": state.reported_same_line,
-        "reported_newest": state.reported_newest,
-        "tags_fingerprint": state.tags_fingerprint,
-        "removed": state.removed,
-        "changes": state.changes,
-        "last_changed_at": state.last_changed_at,
-        "last_checked_at": state.last_checked_at,
-        "last_error": state.last_error,
-        "last_error_status": state.last_error_status,
-        "failing_since": state.failing_since,
-        "failure_count": state.failure_count,
-    }
-
-
-def _new_image(state: ImageState, now: datetime) -> dict[str, Any]:
-    return {**_state_values(state), "active": True, "added_at": now}
-
-
-# Columns in the order _image_state() unpacks them: tuples, not named access, because
-# statuses() builds 10,000 of these.
-_STATE = select(
-    images.c.ref,
-    images.c.digest,
-    images.c.media_type,
-    images.c.platforms,
-    images.c.newer_same_line,
-    images.c.newer_newest,
-    images.c.reported_same_line,
-    images.c.reported_newest,
-    images.c.tags_fingerprint,
-    images.c.removed,
-    images.c.changes,
-    images.c.last_changed_at,
-    images.c.last_checked_at,
-    images.c.last_error,
-    images.c.last_error_status,
-    images.c.failing_since,
-    images.c.failure_count,
-)
-
-
-def _image_state(row: Sequence[Any]) -> ImageState:
-    (
-        ref,
-        digest,
-        media_type,
-        platforms,
-        same_line,
-        newest,
-        reported_same_line,
-        reported_newest,
-        tags_fingerprint,
-        removed,
-        changes,
-        last_changed_at,
-        last_checked_at,
-        last_error,
-        last_error_status,
-        failing_since,
-        failure_count,
-    ) = row[:17]
-    return ImageState(
-        ref=ref,
-        digest=digest,
-        media_type=media_type,
-        platforms=MappingProxyType(platforms or {}),
-        newer=NewerVersions(same_line, newest),
-        reported_same_line=reported_same_line,
-        reported_newest=reported_newest,
-        tags_fingerprint=tags_fingerprint,
-        removed=bool(removed),
-        changes=changes,
-        last_changed_at=last_changed_at,
-        last_checked_at=last_checked_at,
-        last_error=last_error,
-        last_error_status=last_error_status,
-        failing_since=failing_since,
-        failure_count=failure_count,
-    )
-
-
-_EVENTS = (
-    select(
-        events.c.id,
-        events.c.kind,
-        images.c.ref,
-        events.c.created_at,
-        events.c.data,
-        events.c.state,
-        events.c.delivered_at,
-        events.c.acknowledged_at,
-        events.c.attempts,
-        events.c.last_attempt_at,
-        events.c.last_error,
-    )
-    .join(images, images.c.id == events.c.image_id)
-    .order_by(events.c.created_at, events.c.id)
-)
-
-
-def _stored_event(row: Sequence[Any]) -> StoredEvent:
-    (
-        id_,
-        kind,
-        ref,
-        created_at,
-        data,
-        state,
-        delivered_at,
-        acknowledged_at,
-        attempts,
-        last_attempt_at,
-        last_error,
-    ) = row
-    return StoredEvent(
-        id=id_,
-        kind=EventKind(kind),
-        ref=ref,
-        created_at=created_at,
-        data=data or {},
-        state=DeliveryState(state),
-        delivered_at=delivered_at,
-        acknowledged_at=acknowledged_at,
-        attempts=attempts,
-        last_attempt_at=last_attempt_at,
-        last_error=last_error,
-    )
