@@ -12,6 +12,7 @@ import click
 from watcher.cli.common import (
     EXIT_OK,
     EXIT_PROBLEM,
+    LogSettings,
     config_option,
     database_option,
     handle_errors,
@@ -21,6 +22,7 @@ from watcher.cli.common import (
 )
 from watcher.cli.output import ProgressLine, is_terminal, short_digest
 from watcher.core.changes import CheckState
+from watcher.logs import configure_logging
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
     from watcher.service import ImageCheck, RoundReport
@@ -31,9 +33,14 @@ if TYPE_CHECKING:  # the service pulls in the registry client: import it only to
 @database_option
 @json_option
 @click.argument("refs", nargs=-1, metavar="[REF]...")
+@click.pass_obj
 @handle_errors
 def check(
-    config_path: Path, database_url: str | None, as_json: bool, refs: tuple[str, ...]
+    logs: LogSettings,
+    config_path: Path,
+    database_url: str | None,
+    as_json: bool,
+    refs: tuple[str, ...],
 ) -> None:
     """Check the configured images (or REFs) once, record what changed, and print it.
 
@@ -42,6 +49,8 @@ def check(
     """
     from watcher.service import check_images, images_to_check, open_store
 
+    if logs.level is None:  # the report says what failed; warnings would repeat it
+        configure_logging("error", json=logs.json)
     config = read_config(config_path, database_url)
     images = images_to_check(config, refs)
     if not images:
@@ -116,20 +125,23 @@ def render_report(report: RoundReport, *, colour: bool) -> str:
         state = check.decision.state
         head = f"{check.ref}  {state.value}"
         lines.append(click.style(head, fg=_STATE_COLOURS[state], bold=True) if colour else head)
+        fields: list[tuple[str, str]] = []
         manifest = check.observation.manifest
         if manifest is not None:
-            lines.append(f"  digest    {manifest.digest}")
-            for platform, digest in sorted(manifest.platforms.items()):
-                lines.append(f"  {platform:<10}{digest}")
+            fields.append(("digest", manifest.digest))
+            fields.extend(sorted(manifest.platforms.items()))
         if check.observation.error:
-            lines.append(f"  error     {check.observation.error}")
+            fields.append(("error", check.observation.error))
         newer = check.decision.image.newer
         if newer.same_line or newer.newest:
-            lines.append(
-                f"  newer     same line: {newer.same_line or '-'}  newest: {newer.newest or '-'}"
+            fields.append(
+                ("newer", f"same line: {newer.same_line or '-'}  newest: {newer.newest or '-'}")
             )
-        for event in check.decision.events:
-            lines.append(f"  event     {event.kind.value}: {_describe(event.data)}")
+        fields.extend(
+            ("event", f"{e.kind.value}: {_describe(e.data)}") for e in check.decision.events
+        )
+        width = max((len(label) for label, _ in fields), default=0) + 2
+        lines.extend(f"  {label:<{width}}{value}" for label, value in fields)
     lines.append(f"{len(report.checks)} images: {report.changed} changed, {report.failed} failed")
     return "\n".join(lines)
 
