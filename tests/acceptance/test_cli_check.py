@@ -227,8 +227,15 @@ def test_status_exit_code_for_ci(
     assert run("check", "--config", str(config)).exit_code == 0
     assert run("status", "--config", str(config), "--exit-code").exit_code == 0
 
-    push.move_tag(repository, "1.0")
-    assert run("check", "--config", str(config)).exit_code == 0
+    moved = push.move_tag(repository, "1.0")
+    report = run("check", "--config", str(config))
+    assert report.exit_code == 0
+    assert f"{moving}  changed" in report.stdout
+    assert f"  digest          {moved}" not in report.stdout  # fields align per image
+    assert f"  digest  {moved}" in report.stdout
+    assert "  event   digest_changed: sha256:" in report.stdout
+    assert report.stdout.rstrip().endswith("2 images: 1 changed, 0 failed")
+    assert report.stderr == ""
     status = run("status", "--config", str(config), "--exit-code")
     assert status.exit_code == 1
     lines = status.stdout.splitlines()
