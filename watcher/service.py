@@ -184,9 +184,16 @@ class CheckRound:
         previous: ImageState | None,
         queue: asyncio.Queue[ImageCheck | None],
     ) -> ImageCheck:
-        observation = await self._observe(image, previous)
         state = previous if previous is not None else ImageState(ref=str(image.ref))
-        decision = decide(state, observation, watch_policy(image))
+        try:
+            observation = await self._observe(image, previous)
+            decision = decide(state, observation, watch_policy(image))
+        except Exception as exc:
+            # Anything the typed errors do not cover fails this image only: the rest of the
+            # round goes on, and this image keeps its last good state like any failed check.
+            log.exception("check failed unexpectedly", image=str(image.ref))
+            observation = Observation(self._clock(), error=_unexpected(image.ref, exc))
+            decision = decide(state, observation, watch_policy(image))
         check = ImageCheck(image, previous, observation, decision)
         _log_check(check)
         await queue.put(check)
@@ -218,11 +225,18 @@ class CheckRound:
         except RegistryError as exc:
             log.warning("tag listing failed", image=str(ref), error=exc.message)
             return None, None
+        except Exception:
+            log.exception("tag listing failed unexpectedly", image=str(ref))
+            return None, None
         policy = image.tags
         fingerprint = _fingerprint(ref.tag, policy, tags)
         if previous is not None and previous.tags_fingerprint == fingerprint:
             return previous.newer, fingerprint
-        answer = rank_tags(ref.tag, tags, policy)
+        try:
+            answer = rank_tags(ref.tag, tags, policy)
+        except Exception:
+            log.exception("tag ranking failed", image=str(ref))
+            return None, None
         return NewerVersions(answer.same_line, answer.newest), fingerprint
 
     async def _list_tags(self, ref: ImageReference) -> list[str]:
@@ -237,6 +251,10 @@ def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:
     if previous is None or previous.digest is None or previous.media_type is None:
         return None
     return ManifestObservation(previous.digest, previous.media_type, previous.platforms)
+
+
+def _unexpected(ref: ImageReference, exc: Exception) -> str:
+    return f"{ref} on {ref.registry}: unexpected error: {type(exc).__name__}: {exc}"
 
 
 def _fingerprint(current: str, policy: TagPolicy, tags: Iterable[str]) -> str:

@@ -1,0 +1,127 @@
+"""One image's check going wrong in an unforeseen way fails that image only: the others of
+the round are still checked and recorded, and the round reports normally."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cli import run, write_config
+from tests.support.httpservers import (
+    HttpServer,
+    Reply,
+    Seen,
+    manifest_server,
+    paginated_tags,
+)
+from tests.support.registry import RunningRegistry
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + "0" * 64,
+            "size": 2,
+        },
+        "layers": [],
+    }
+).encode()
+
+
+def _registry_block(host: str) -> str:
+    return f'\n[[registries]]\nhost = "{host}"\ninsecure = true\nretries = 0\ntimeout = "5s"\n'
+
+
+@pytest.mark.registry
+def test_a_malformed_token_realm_fails_only_that_image(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    digest = registry_open.push.push_image(repository, "1")
+    good = str(registry_open.ref(repository, "1"))
+
+    def bad_realm(_seen: Seen) -> Reply:
+        return Reply(401, {"WWW-Authenticate": 'Bearer realm="http://[::1/token"'})
+
+    with HttpServer(bad_realm) as server:
+        bad = f"{server.host}/lib/app:1"
+        config = write_config(
+            tmp_path / "watcher.toml",
+            registry_open,
+            [{"ref": good}, {"ref": bad}],
+            database=f"sqlite:///{tmp_path / 'watcher.db'}",
+            extra_registry=_registry_block(server.host),
+        )
+        result = run("check", "--config", str(config), "--json")
+
+    assert result.exit_code == 1, result.stderr
+    images = {image["ref"]: image for image in result.json["images"]}
+    assert images[good]["state"] == "baseline"
+    assert images[good]["digest"] == digest
+    assert images[bad]["state"] == "error"
+    assert images[bad]["digest"] is None
+    assert server.host in images[bad]["error"]
+    assert result.json["summary"] == {"images": 2, "changed": 0, "failed": 1}
+
+    status = run("status", "--config", str(config), "--json").json
+    by_ref = {image["ref"]: image for image in status["images"]}
+    assert by_ref[good]["digest"] == digest
+    assert by_ref[bad]["status"] == "failing"
+    assert by_ref[bad]["failing"]["count"] == 1
+
+
+def test_a_tag_that_cannot_be_ranked_keeps_the_check(tmp_path: Path) -> None:
+    tags = ["1.0", "1.1", "9" * 5000 + ".0"]
+    manifests = manifest_server("lib/app", "1.0", MANIFEST, OCI_MANIFEST)
+    listing = paginated_tags("lib/app", tags, page_size=100)
+
+    def handler(seen: Seen) -> Reply:
+        if seen.route.endswith("/tags/list"):
+            return listing(seen)
+        return manifests(seen)
+
+    with HttpServer(handler) as server:
+        ref = f"{server.host}/lib/app:1.0"
+        config = tmp_path / "watcher.toml"
+        config.write_text(
+            f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+            + _registry_block(server.host)
+            + f'\n[[images]]\nref = "{ref}"\n'
+        )
+        result = run("check", "--config", str(config), "--json")
+
+    assert result.exit_code == 0, result.stderr
+    (image,) = result.json["images"]
+    assert image["state"] == "baseline"
+    assert image["digest"] is not None
+    assert image["error"] is None
+
+
+def test_a_malformed_tag_list_link_keeps_the_digest(tmp_path: Path) -> None:
+    manifests = manifest_server("lib/app", "1.0", MANIFEST, OCI_MANIFEST)
+    listing = paginated_tags("lib/app", ["1.0", "1.1", "1.2"], page_size=1,
+                             next_url="http://[::1/v2/lib/app/tags/list")
+
+    def handler(seen: Seen) -> Reply:
+        if seen.route.endswith("/tags/list"):
+            return listing(seen)
+        return manifests(seen)
+
+    with HttpServer(handler) as server:
+        ref = f"{server.host}/lib/app:1.0"
+        config = tmp_path / "watcher.toml"
+        config.write_text(
+            f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+            + _registry_block(server.host)
+            + f'\n[[images]]\nref = "{ref}"\n'
+        )
+        result = run("check", "--config", str(config), "--json")
+
+    assert result.exit_code == 0, result.stderr
+    (image,) = result.json["images"]
+    assert image["state"] == "baseline"
+    assert image["digest"] is not None
