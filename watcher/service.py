@@ -159,7 +159,8 @@ class CheckRound:
 
     async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
         images = list(images)
-        states = self._store.load_states([str(i.ref) for i in images])
+        # Inactive images too: one checked by name continues from its stored state.
+        states = self._store.load_states([str(i.ref) for i in images], include_inactive=True)
         decisions: asyncio.Queue[ImageCheck | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write(decisions))
         try:

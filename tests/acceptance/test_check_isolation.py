@@ -125,3 +125,36 @@ def test_a_malformed_tag_list_link_keeps_the_digest(tmp_path: Path) -> None:
     (image,) = result.json["images"]
     assert image["state"] == "baseline"
     assert image["digest"] is not None
+
+
+@pytest.mark.registry
+def test_an_image_no_longer_configured_checked_by_ref_continues_its_history(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    push = registry_open.push
+    old = push.push_image(repository, "1")
+    push.push_image(f"{repository}/kept", "1")
+    ref = str(registry_open.ref(repository, "1"))
+    kept_ref = str(registry_open.ref(f"{repository}/kept", "1"))
+    database = f"sqlite:///{tmp_path / 'watcher.db'}"
+    config = write_config(
+        tmp_path / "watcher.toml", registry_open, [{"ref": ref}, {"ref": kept_ref}],
+        database=database,
+    )
+    assert run("check", "--config", str(config)).exit_code == 0
+    # The image leaves the config: the next full round marks it inactive.
+    write_config(tmp_path / "watcher.toml", registry_open, [{"ref": kept_ref}], database=database)
+    assert run("check", "--config", str(config)).exit_code == 0
+
+    new = push.move_tag(repository, "1")
+    result = run("check", "--config", str(config), "--json", ref)
+    assert result.exit_code == 0, result.stderr
+    (image,) = result.json["images"]
+    assert image["previous_digest"] == old
+    assert image["state"] == "changed"
+    assert [e["kind"] for e in image["events"]] == ["digest_changed"]
+    assert image["events"][0]["old_digest"] == old
+    assert image["events"][0]["new_digest"] == new
+
+    history = run("history", "--config", str(config), "--json", ref).json["history"]
+    assert [entry["kind"] for entry in history] == ["baseline", "digest_changed"]

@@ -72,6 +72,9 @@ def test_sync_images_inserts_deactivates_and_reactivates(store: Store) -> None:
     check(store, OTHER, Observation(T0, manifest=seen("a")))
     store.sync_images([REF])
     assert list(store.load_states()) == [REF]
+    assert list(store.load_states([OTHER])) == []
+    inactive = store.load_states([OTHER], include_inactive=True)
+    assert inactive[OTHER].digest == digest("a")
     assert [(s.ref, s.active) for s in store.statuses(include_inactive=True)] == [
         (REF, True),
         (OTHER, False),

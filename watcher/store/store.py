@@ -177,9 +177,16 @@ class Store:
         return None if row is None else codec.image_state(row)
 
     @_storage_errors
-    def load_states(self, refs: Iterable[str] | None = None) -> dict[str, ImageState]:
-        """States of the active images among ``refs`` (all active images when None)."""
-        query = codec.STATE.where(images.c.active.is_(True))
+    def load_states(
+        self, refs: Iterable[str] | None = None, *, include_inactive: bool = False
+    ) -> dict[str, ImageState]:
+        """States of the active images among ``refs`` (all active images when None).
+
+        ``include_inactive`` adds the images no longer configured, as checking one by name does.
+        """
+        query = codec.STATE
+        if not include_inactive:
+            query = query.where(images.c.active.is_(True))
         with reading(self._engine) as connection:
             if refs is None:
                 rows = list(connection.execute(query))
