@@ -112,6 +112,9 @@ def run_helper(
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(f"credential helper {program} did not answer in {HELPER_TIMEOUT:.0f}s",
                           path=where) from exc
+    except OSError as exc:  # not executable, not a program, ...
+        raise ConfigError(f"credential helper {program} cannot run: {exc.strerror or exc}",
+                          path=where) from exc
     output = result.stdout.decode(errors="replace").strip()
     if result.returncode != 0:
         if "credentials not found" in output.lower():

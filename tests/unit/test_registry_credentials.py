@@ -96,6 +96,14 @@ def test_missing_helper_and_bad_files(tmp_path: Path) -> None:
         credentials_for("ghcr.io", path)
 
 
+def test_a_helper_that_cannot_run_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    write(path, {"credHelpers": {"ghcr.io": "noexec"}})
+    (tmp_path / "docker-credential-noexec").write_text("#!/bin/sh\nexit 0\n")  # not executable
+    with pytest.raises(ConfigError, match="docker-credential-noexec"):
+        credentials_for("ghcr.io", path, env={"PATH": str(tmp_path)})
+
+
 def test_default_path_follows_docker_config(tmp_path: Path) -> None:
     write(tmp_path / "config.json", {"auths": {"ghcr.io": {"auth": b64("a:b")}}})
     assert credentials_for("ghcr.io", env={"DOCKER_CONFIG": str(tmp_path)}) == Credentials("a", "b")
