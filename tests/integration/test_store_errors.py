@@ -21,12 +21,13 @@ def test_an_unknown_database_kind_names_the_url() -> None:
         Store.open("nosuchdb://host/x")
 
 
-def test_an_unreachable_server_masks_the_password() -> None:
-    url = f"postgresql+psycopg://watcher:s3cret@127.0.0.1:{free_port()}/watcher"
+@pytest.mark.parametrize("password", ["s3cret", "s3/cr?et", "s3:cr/et#"])
+def test_an_unreachable_server_masks_the_password(password: str) -> None:
+    url = f"postgresql+psycopg://watcher:{password}@127.0.0.1:{free_port()}/watcher"
     with pytest.raises(StorageError) as caught:
         Store.open(url)
     message = caught.value.message
-    assert "s3cret" not in message
+    assert "s3" not in message
     assert "cannot connect to postgresql+psycopg://watcher:***@127.0.0.1" in message
     assert "server is running" in message
 

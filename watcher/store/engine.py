@@ -32,7 +32,8 @@ BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 10
 _WRITER = "watcher_writer"
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+# SQLAlchemy's own reading of user:password@ (a password may hold '/', ':', '?' or '#').
+_PASSWORD = re.compile(r"(://[^:/]*:)[^@]*@")
 
 
 def mask(url: str | URL) -> str:
