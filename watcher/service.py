@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,7 +30,7 @@ from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.tags import TagPolicy, rank_tags
 from watcher.credentials import docker_credentials
-from watcher.errors import NotFound, RegistryError
+from watcher.errors import ConfigError, NotFound, RegistryError
 from watcher.registry import Credentials, RegistryClient, RegistrySettings
 from watcher.store import Store
 
@@ -91,11 +91,16 @@ def images_to_check(config: Config, refs: Sequence[str] = ()) -> list[TrackedIma
 
 
 def registry_settings(
-    config: Config, images: Iterable[TrackedImage] = ()
+    config: Config,
+    images: Iterable[TrackedImage] = (),
+    *,
+    problems: dict[str, str] | None = None,
 ) -> tuple[dict[str, RegistrySettings], RegistrySettings]:
     """Per-host client settings: credentials from the config file, else from Docker's config.
 
-    ``images`` adds the hosts of images checked beyond the configured ones.
+    ``images`` adds the hosts of images checked beyond the configured ones. When Docker's
+    config or a credential helper fails for a host, the error is raised; with ``problems``
+    given, it is recorded there (host -> message) instead and the other hosts are set up.
     """
     default = RegistrySettings(host="*", max_concurrency=config.concurrency, timeout=config.timeout)
     settings: dict[str, RegistrySettings] = {}
@@ -105,7 +110,13 @@ def registry_settings(
         registry = config.registry(host)
         credentials = _configured_credentials(registry) if registry else None
         if credentials is None:
-            credentials = docker_credentials(host, config.docker_config)
+            try:
+                credentials = docker_credentials(host, config.docker_config)
+            except ConfigError as exc:
+                if problems is None:
+                    raise
+                problems[host] = exc.message
+                continue
         if registry is None:
             if credentials is not None:
                 settings[host] = RegistrySettings(
@@ -150,8 +161,11 @@ class CheckRound:
         *,
         clock: Clock = utcnow,
         progress: Progress | None = None,
+        unusable: Mapping[str, str] | None = None,
     ) -> None:
+        """``unusable`` maps registries that cannot be asked (no credentials) to the reason."""
         self._client = client
+        self._unusable = dict(unusable or {})
         self._store = store
         self._clock = clock
         self._progress = progress
@@ -202,6 +216,9 @@ class CheckRound:
 
     async def _observe(self, image: TrackedImage, previous: ImageState | None) -> Observation:
         ref = image.ref
+        problem = self._unusable.get(ref.registry)
+        if problem is not None:
+            return Observation(self._clock(), error=f"{ref} on {ref.registry}: {problem}")
         known = _known_manifest(previous)
         try:
             manifest = await self._client.resolve(ref, known=known)
@@ -283,9 +300,15 @@ async def check_images(
     progress: Progress | None = None,
 ) -> RoundReport:
     """Run one round over ``images`` with a client built from ``config``."""
-    settings, default = registry_settings(config, images)
+    # A credential helper failing for one registry fails that registry's images only.
+    problems: dict[str, str] = {}
+    settings, default = registry_settings(config, images, problems=problems)
+    for host, problem in problems.items():
+        log.warning("registry credentials unavailable", registry=host, error=problem)
     async with RegistryClient(settings, default=default) as client:
-        report = await CheckRound(client, store, clock=clock, progress=progress).run(images)
+        report = await CheckRound(
+            client, store, clock=clock, progress=progress, unusable=problems
+        ).run(images)
     log.info(
         "round finished",
         images=len(report.checks),

@@ -158,3 +158,37 @@ def test_an_image_no_longer_configured_checked_by_ref_continues_its_history(
 
     history = run("history", "--config", str(config), "--json", ref).json["history"]
     assert [entry["kind"] for entry in history] == ["baseline", "digest_changed"]
+
+
+@pytest.mark.registry
+def test_a_broken_credential_helper_fails_only_its_registry(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    digest = registry_open.push.push_image(repository, "1")
+    good = str(registry_open.ref(repository, "1"))
+    bad = "127.0.0.1:1/lib/app:1"
+    docker_config = tmp_path / "docker.json"
+    docker_config.write_text(json.dumps({"credHelpers": {"127.0.0.1:1": "watcher-test-none"}}))
+    database = f"sqlite:///{tmp_path / 'watcher.db'}"
+    config = write_config(
+        tmp_path / "watcher.toml", registry_open, [{"ref": good}, {"ref": bad}],
+        database=database,
+    )
+    config.write_text(
+        config.read_text().replace(
+            "[watcher]\n", f"[watcher]\ndocker_config = {json.dumps(str(docker_config))}\n"
+        )
+    )
+
+    result = run("check", "--config", str(config), "--json")
+    assert result.exit_code == 1, result.stderr
+    images = {image["ref"]: image for image in result.json["images"]}
+    assert images[good]["state"] == "baseline"
+    assert images[good]["digest"] == digest
+    assert images[bad]["state"] == "error"
+    assert "docker-credential-watcher-test-none" in images[bad]["error"]
+    assert "127.0.0.1:1" in images[bad]["error"]
+
+    status = {i["ref"]: i for i in run("status", "--config", str(config), "--json").json["images"]}
+    assert status[good]["status"] == "up_to_date"
+    assert status[bad]["status"] == "failing"
