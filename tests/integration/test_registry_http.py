@@ -152,3 +152,13 @@ def test_a_redirect_to_another_host_carries_no_credentials() -> None:
     blob_requests = [s for s in server.seen if "/blobs/" in s.route]
     assert blob_requests
     assert blob_requests[-1].headers["authorization"] == expected
+
+
+def test_a_dribbling_body_times_out_as_a_whole() -> None:
+    """Every byte arrives within the per-read timeout, but the body never finishes in time."""
+    reply = Reply(200, {"Content-Type": OCI_MANIFEST}, MANIFEST, dribble=0.05)
+    with (
+        HttpServer(lambda seen: reply) as server,
+        pytest.raises(RegistryUnavailable, match=r"did not arrive within 0\.3s"),
+    ):
+        run(server, lambda c, ref: c.resolve(ref), timeout=0.3, retries=0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     content_length: bool = True  # False: no Content-Length, body ends when the connection closes
+    dribble: float = 0.0  # > 0: send the body one byte at a time, this many seconds apart
 
 
 Handler = Callable[[Seen], Reply]
@@ -111,7 +113,13 @@ def _request_handler(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 try:
-                    self.wfile.write(reply.body)
+                    if reply.dribble:
+                        for index in range(len(reply.body)):
+                            self.wfile.write(reply.body[index : index + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.dribble)  # pacing a slow server, not waiting
+                    else:
+                        self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 

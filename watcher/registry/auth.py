@@ -254,7 +254,7 @@ class Authenticator:
                 )
             body = await read_bounded(
                 response, MAX_TOKEN_RESPONSE, registry=host.registry, reference=reference,
-                what=what,
+                what=what, within=host.settings.timeout,
             )
         try:
             document = json.loads(body)

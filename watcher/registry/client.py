@@ -141,7 +141,8 @@ class RegistryClient:
             ) as response:
                 _expect_ok(response, host, ref, "tag list")
                 body = await read_bounded(response, page_limit, registry=ref.registry,
-                                          reference=str(ref), what="tag list")
+                                          reference=str(ref), what="tag list",
+                                          within=host.settings.timeout)
                 link = response.headers.get("link")
             tags.update(dict.fromkeys(self._parse(host, ref, _tags_page, body)))
             if len(tags) > settings.max_tags:
@@ -187,7 +188,8 @@ class RegistryClient:
             _expect_ok(response, host, ref, f"config blob {config}")
             blob = await read_bounded(response, host.settings.max_config_bytes,
                                       registry=ref.registry, reference=str(ref),
-                                      what=f"config blob {config}")
+                                      what=f"config blob {config}",
+                                      within=host.settings.timeout)
         self._parse(host, ref, lambda data: manifests.verify_digest(data, config), blob)
         return self._parse(host, ref, lambda data: manifests.image_config(data, config), blob)
 
@@ -202,7 +204,8 @@ class RegistryClient:
         ) as response:
             _expect_ok(response, host, ref, what)
             body = await read_bounded(response, host.settings.max_manifest_bytes,
-                                      registry=ref.registry, reference=str(ref), what=what)
+                                      registry=ref.registry, reference=str(ref), what=what,
+                                      within=host.settings.timeout)
             claimed = response.headers.get("docker-content-digest")
             content_type = response.headers.get("content-type")
         requested = reference if ":" in reference else None

@@ -217,9 +217,19 @@ def _describe(exc: BaseException) -> str:
 
 
 async def read_bounded(
-    response: httpx.Response, limit: int, *, registry: str, reference: str | None, what: str
+    response: httpx.Response,
+    limit: int,
+    *,
+    registry: str,
+    reference: str | None,
+    what: str,
+    within: float,
 ) -> bytes:
-    """Read at most ``limit`` bytes of body; stop reading and fail beyond that."""
+    """Read at most ``limit`` bytes of body within ``within`` seconds; fail beyond either.
+
+    The transport's timeout bounds each read; ``within`` bounds the whole body, so a server
+    that dribbles a byte at a time cannot hold a check round (and the daemon) forever.
+    """
 
     def too_big() -> InvalidResponse:
         return InvalidResponse(
@@ -232,11 +242,17 @@ async def read_bounded(
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise too_big()
-            chunks.append(chunk)
+        async with asyncio.timeout(within):
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big()
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise RegistryUnavailable(
+            f"{what}: the body did not arrive within {within:g}s", registry=registry,
+            reference=reference,
+        ) from exc
     except httpx.TransportError as exc:
         raise RegistryUnavailable(
             f"{what}: {_describe(exc)} while reading the body", registry=registry,
