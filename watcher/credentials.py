@@ -120,7 +120,9 @@ def run_helper(
         if "credentials not found" in output.lower():
             return None
         # The helper's own words, never its input or any secret it might echo back.
-        reason = (result.stderr.decode(errors="replace").strip() or output)[:200]
+        # Docker's helpers say why on stdout; a JSON answer there might hold a secret.
+        said = "" if output.startswith("{") else output
+        reason = (result.stderr.decode(errors="replace").strip() or said)[:200]
         raise ConfigError(f"credential helper {program} failed ({result.returncode}): {reason}",
                           path=where)
     try:

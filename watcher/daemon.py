@@ -13,6 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.service import check_images, open_store
+from watcher.store.engine import mask
 
 log = structlog.get_logger("watcher.daemon")
 
@@ -32,6 +33,8 @@ def run_daemon(config: Config) -> None:
             asyncio.run(check_images(config, store, images))
         except WatcherError as exc:
             log.error("round failed", error=exc.message)
+        except Exception:  # never let one round end the daemon; say what happened, in JSON
+            log.exception("round failed unexpectedly")
 
     scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(
@@ -46,6 +49,8 @@ def run_daemon(config: Config) -> None:
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
+        if not scheduler.running:  # a second signal while shutting down
+            return
         log.info("stopping", signal=signal.Signals(signum).name)
         scheduler.shutdown(wait=False)
 
@@ -55,18 +60,10 @@ def run_daemon(config: Config) -> None:
         "watcher started",
         images=len(images),
         interval_seconds=config.interval,
-        database=_masked(config.database),
+        database=mask(config.database),
     )
     try:
         scheduler.start()
     finally:
         store.close()
 
-
-def _masked(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url

@@ -17,6 +17,8 @@ case "$server" in
   ghcr.io) echo '{{"ServerURL":"ghcr.io","Username":"octo","Secret":"gh-secret"}}' ;;
   https://index.docker.io/v1/) echo '{{"ServerURL":"x","Username":"<token>","Secret":"refresh"}}' ;;
   broken.example) echo "boom" >&2; exit 3 ;;
+  leaky.example) echo '{{"Username":"u","Secret":"leaked-secret"}}'; exit 2 ;;
+  saying.example) echo "no such login"; exit 2 ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
 esac
 """
@@ -80,6 +82,18 @@ def test_cred_helpers_and_store(docker_config: tuple[Path, dict[str, str], Path]
         "ghcr.io", "https://index.docker.io/v1/", "fallback.example", "nothing.example",
         "broken.example",
     ]
+
+
+def test_a_failing_helper_never_echoes_a_json_answer(
+    docker_config: tuple[Path, dict[str, str], Path],
+) -> None:
+    path, env, _ = docker_config
+    write(path, {"credHelpers": {"leaky.example": "fake", "saying.example": "fake"}})
+    with pytest.raises(ConfigError) as caught:
+        credentials_for("leaky.example", path, env=env)
+    assert "leaked-secret" not in caught.value.message
+    with pytest.raises(ConfigError, match="failed \\(2\\): no such login"):
+        credentials_for("saying.example", path, env=env)
 
 
 def test_missing_helper_and_bad_files(tmp_path: Path) -> None:
