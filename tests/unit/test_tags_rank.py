@@ -220,3 +220,11 @@ def test_reasons_are_stable_strings() -> None:
         "pre-release",
     }
     assert all(reason.summary for reason in Reason)
+
+
+def test_a_tag_longer_than_docker_allows_is_not_a_version() -> None:
+    huge = "1" * 5000
+    answer = rank_tags("1.0", ["1.1", huge, f"1.{huge}"])
+    assert answer.same_line == "1.1"
+    assert answer.rejected[huge] == "not-a-version"
+    assert answer.rejected[f"1.{huge}"] == "not-a-version"

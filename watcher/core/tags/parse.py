@@ -50,6 +50,7 @@ _VERSION = re.compile(
 )
 _MAYBE_PRE = re.compile(rf"(?:^|-)(?:{_LABEL}|[abc]\.?\d)", re.IGNORECASE)
 _DASHED_TAIL = re.compile(r"(?P<m>\d{2})-(?P<d>\d{2})(?:-(?P<rest>.*))?", re.DOTALL)
+MAX_TAG_LENGTH = 128  # Docker's limit
 _COMMIT = re.compile(r"(?:sha-|git-|commit-|g)?(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}", re.IGNORECASE)
 _SEMVER_HEAD = re.compile(r"(?P<prefix>v)?(?P<core>\d+(?:\.\d+){0,2})(?P<rest>[-+].*)?")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
@@ -359,5 +360,7 @@ def parse_tag(tag: str, policy: TagPolicy | None = None) -> ParsedTag | None:
 
 def classify_tag(tag: str, policy: TagPolicy | None = None) -> ParsedTag | Reason:
     """Like :func:`parse_tag`, but say why a tag is not a version (floating, commit, ...)."""
+    if len(tag) > MAX_TAG_LENGTH:  # not a Docker tag at all; and int() refuses 4,300+ digits
+        return Reason.NOT_A_VERSION
     policy = policy or DEFAULT_POLICY
     return _parse(tag, policy.strategy_enum, policy.extract_pattern)
