@@ -280,3 +280,27 @@ def test_ref_on_the_command_line_uses_docker_config_credentials(
     (image,) = result.json["images"]
     assert image["digest"] == digest
     assert image["state"] == "baseline"
+
+
+def test_reading_commands_never_create_a_database(tmp_path: Path) -> None:
+    db = tmp_path / "absent.db"
+    for command in (("status",), ("history", "python:3.12"), ("ack", "python:3.12")):
+        result = run(
+            *command, "--config", str(tmp_path / "none.toml"), "--database", f"sqlite:///{db}"
+        )
+        assert result.exit_code == 1, command
+        assert "run `watcher check` first" in result.stderr
+    assert not db.exists()
+
+
+def test_check_needs_its_config_file_even_with_a_database_url(tmp_path: Path) -> None:
+    result = run(
+        "check",
+        "--config",
+        str(tmp_path / "typo.toml"),
+        "--database",
+        f"sqlite:///{tmp_path / 'w.db'}",
+        "python:3.12",
+    )
+    assert result.exit_code == 2
+    assert "typo.toml: file not found" in result.stderr

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 
 from watcher.config import Config, load_config
-from watcher.errors import ConfigError, InvalidReference, WatcherError
+from watcher.errors import ConfigError, InvalidReference, StorageError, WatcherError
 from watcher.store import Store
 
 P = ParamSpec("P")
@@ -71,9 +72,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def read_config(config_path: Path, database_url: str | None = None) -> Config:
-    """Load the config; a missing default file is fine when a database URL is given."""
-    if database_url and not config_path.exists():
+def read_config(
+    config_path: Path, database_url: str | None = None, *, state_only: bool = False
+) -> Config:
+    """Load the config. Commands that only use the database (``state_only``) need no config
+    file when a database URL is given; the others always read theirs."""
+    if state_only and database_url and not config_path.exists():
         return Config(path=None, database=database_url)
     config = load_config(config_path)
     if database_url:
@@ -82,7 +86,12 @@ def read_config(config_path: Path, database_url: str | None = None) -> Config:
 
 
 def open_store_readonly(config: Config) -> Store:
-    """Open for reading: never migrates, so a read never changes a database."""
+    """Open for reading: never migrates, and never creates a SQLite file that is not there."""
+    url = make_url(config.database) if "://" in config.database else None
+    if url is not None and url.get_backend_name() == "sqlite":
+        path = url.database
+        if path and path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
+            raise StorageError(f"no database at {path} yet: run `watcher check` first")
     return Store.open(config.database, upgrade=False)
 
 

@@ -25,7 +25,7 @@ def db() -> None:
 @handle_errors
 def upgrade(config_path: Path, database_url: str | None) -> None:
     """Apply this watcher's migrations; print the revision before and after."""
-    url = read_config(config_path, database_url).database
+    url = read_config(config_path, database_url, state_only=True).database
     with Store.connect(url) as store:
         before = store.current_revision()
         store.upgrade()
@@ -43,7 +43,7 @@ def upgrade(config_path: Path, database_url: str | None) -> None:
 @handle_errors
 def current(config_path: Path, database_url: str | None) -> None:
     """Print the database's schema revision, and how it compares with this watcher's."""
-    url = read_config(config_path, database_url).database
+    url = read_config(config_path, database_url, state_only=True).database
     with Store.connect(url) as store:
         revision = store.current_revision()
     head = Store.head_revision()

@@ -40,7 +40,7 @@ def history(
     config_path: Path, database_url: str | None, as_json: bool, limit: int | None, ref: str
 ) -> None:
     """Show the story of REF: baseline, digest changes, new versions, failures."""
-    config = read_config(config_path, database_url)
+    config = read_config(config_path, database_url, state_only=True)
     canonical = str(parse_reference(ref))
     store = open_store_readonly(config)
     try:

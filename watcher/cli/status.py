@@ -57,7 +57,7 @@ def status(
 
     Reads the database only; it never contacts a registry.
     """
-    config = read_config(config_path, database_url)
+    config = read_config(config_path, database_url, state_only=True)
     store = open_store_readonly(config)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
@@ -151,7 +151,7 @@ def _iso(value: datetime | None) -> str | None:
 @handle_errors
 def ack(config_path: Path, database_url: str | None, ref: str) -> None:
     """Acknowledge REF's pending events: you rebuilt, or chose not to."""
-    config = read_config(config_path, database_url)
+    config = read_config(config_path, database_url, state_only=True)
     canonical = str(parse_reference(ref))
     store = open_store_readonly(config)
     try:
