@@ -253,6 +253,10 @@ def test_status_exit_code_for_ci(
     registry_open.stop()
     try:
         assert run("status", "--config", str(config), "--json").exit_code == 0
+        assert run("check", "--config", str(config), moving).exit_code == 1
+        text = run("status", "--config", str(config)).stdout
+        assert "Last errors:" in text
+        assert f"  {moving} (x1): {moving} on {registry_open.host}: " in text
     finally:
         registry_open.start()
 

@@ -88,6 +88,12 @@ def status(
                     colour=colour,
                 )
             )
+            failing = [s.state for _, s in rows if s.state.failing and s.state.last_error]
+            if failing:
+                click.echo("\nLast errors:")
+                for state in failing:
+                    http = f", HTTP {state.last_error_status}" if state.last_error_status else ""
+                    click.echo(f"  {state.ref} (x{state.failure_count}{http}): {state.last_error}")
     attention_needed = any(
         a in (Attention.REBUILD_NEEDED, Attention.NEWER_VERSION) for a, _ in rows
     )
