@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/tags_rank.py
 	$(BIN)/python bench/status_10k.py
 	$(BIN)/python bench/registry_throughput.py
+	$(BIN)/python bench/check_round.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -169,7 +169,7 @@ class CheckRound:
         self._store = store
         self._clock = clock
         self._progress = progress
-        self._tag_lists: dict[tuple[str, str], asyncio.Task[list[str]]] = {}
+        self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
 
     async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
         images = list(images)
@@ -239,7 +239,7 @@ class CheckRound:
         if not image.list_tags or ref.tag is None:
             return None, None
         try:
-            tags = await self._list_tags(ref)
+            tags, listed = await self._list_tags(ref)
         except RegistryError as exc:
             log.warning("tag listing failed", image=str(ref), error=exc.message)
             return None, None
@@ -247,7 +247,7 @@ class CheckRound:
             log.exception("tag listing failed unexpectedly", image=str(ref))
             return None, None
         policy = image.tags
-        fingerprint = _fingerprint(ref.tag, policy, tags)
+        fingerprint = _fingerprint(ref.tag, policy, listed)
         if previous is not None and previous.tags_fingerprint == fingerprint:
             return previous.newer, fingerprint
         try:
@@ -257,12 +257,17 @@ class CheckRound:
             return None, None
         return NewerVersions(answer.same_line, answer.newest), fingerprint
 
-    async def _list_tags(self, ref: ImageReference) -> list[str]:
-        """One tag listing per repository per round, shared by every image of it."""
+    async def _list_tags(self, ref: ImageReference) -> tuple[list[str], str]:
+        """One tag listing per repository per round, shared by every image of it, with a
+        digest of the list (computed once: a repository may have thousands of tags)."""
         key = (ref.registry, ref.repository)
         if key not in self._tag_lists:
-            self._tag_lists[key] = asyncio.ensure_future(self._client.list_tags(ref))
+            self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
         return await asyncio.shield(self._tag_lists[key])
+
+    async def _fetch_tag_list(self, ref: ImageReference) -> tuple[list[str], str]:
+        tags = await self._client.list_tags(ref)
+        return tags, hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
 
 
 def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:
@@ -275,12 +280,9 @@ def _unexpected(ref: ImageReference, exc: Exception) -> str:
     return f"{ref} on {ref.registry}: unexpected error: {type(exc).__name__}: {exc}"
 
 
-def _fingerprint(current: str, policy: TagPolicy, tags: Iterable[str]) -> str:
-    digest = hashlib.sha256(f"{current}\x00{policy!r}\x00".encode())
-    for tag in sorted(tags):
-        digest.update(tag.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+def _fingerprint(current: str, policy: TagPolicy, tag_list: str) -> str:
+    """Changes when the tag list, the tracked tag or the tag policy changes: rank again."""
+    return hashlib.sha256(f"{current}\x00{policy!r}\x00{tag_list}".encode()).hexdigest()
 
 
 def _log_check(check: ImageCheck) -> None:
