@@ -29,6 +29,45 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _TAG_POLICY_KEYS = ("include", "exclude", "strategy", "range", "extract")
 
+# Every key each table accepts; config.example.toml documents each of them.
+WATCHER_KEYS = (
+    "database",
+    "interval",
+    "concurrency",
+    "timeout",
+    "notify_on_first_check",
+    "docker_config",
+)
+REGISTRY_KEYS = (
+    "host",
+    "insecure",
+    "username",
+    "username_env",
+    "username_file",
+    "password",
+    "password_env",
+    "password_file",
+    "token",
+    "token_env",
+    "token_file",
+    "max_concurrency",
+    "timeout",
+    "retries",
+    "max_tag_pages",
+    "max_tags",
+)
+IMAGE_KEYS = (
+    "ref",
+    "platforms",
+    "notify_on_first_check",
+    "list_tags",
+    "include",
+    "exclude",
+    "strategy",
+    "range",
+    "extract",
+)
+
 
 @dataclass(frozen=True)
 class RegistryConfig:
@@ -94,18 +133,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     reader = _Reader(path)
     reader.keys(raw, "", ("watcher", "registries", "images"))
     section = reader.table(raw, "watcher")
-    reader.keys(
-        section,
-        "watcher",
-        (
-            "database",
-            "interval",
-            "concurrency",
-            "timeout",
-            "notify_on_first_check",
-            "docker_config",
-        ),
-    )
+    reader.keys(section, "watcher", WATCHER_KEYS)
     concurrency = reader.positive_int(section, "watcher.concurrency", 8)
     timeout = reader.duration(section, "watcher.timeout", 10.0)
     notify_default = reader.boolean(section, "watcher.notify_on_first_check", False)
@@ -145,28 +173,7 @@ def parse_duration(text: str) -> float:
 def _registry(
     reader: _Reader, item: Mapping[str, Any], where: str, concurrency: int, timeout: float
 ) -> RegistryConfig:
-    reader.keys(
-        item,
-        where,
-        (
-            "host",
-            "insecure",
-            "username",
-            "username_env",
-            "username_file",
-            "password",
-            "password_env",
-            "password_file",
-            "token",
-            "token_env",
-            "token_file",
-            "max_concurrency",
-            "timeout",
-            "retries",
-            "max_tag_pages",
-            "max_tags",
-        ),
-    )
+    reader.keys(item, where, REGISTRY_KEYS)
     host = reader.string(item, f"{where}.host")
     if not host:
         raise reader.error(
@@ -205,21 +212,7 @@ def _normalize_host(host: str) -> str:
 
 
 def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
-    reader.keys(
-        item,
-        where,
-        (
-            "ref",
-            "platforms",
-            "notify_on_first_check",
-            "list_tags",
-            "include",
-            "exclude",
-            "strategy",
-            "range",
-            "extract",
-        ),
-    )
+    reader.keys(item, where, IMAGE_KEYS)
     text = reader.string(item, f"{where}.ref")
     if not text:
         raise reader.error(f"{where}.ref", "is required (for example 'python:3.12-slim')")
