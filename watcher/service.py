@@ -148,7 +148,11 @@ def _configured_credentials(registry: RegistryConfig) -> Credentials | None:
 
 
 def watch_policy(image: TrackedImage) -> WatchPolicy:
-    return WatchPolicy(platforms=image.platforms, notify_on_first_check=image.notify_on_first_check)
+    return WatchPolicy(
+        platforms=image.platforms,
+        notify_on_first_check=image.notify_on_first_check,
+        tags=image.tags,
+    )
 
 
 class CheckRound:

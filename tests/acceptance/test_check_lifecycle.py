@@ -169,3 +169,36 @@ def test_lifecycle(
     assert after["pending_events"] == []
     assert after["status"] == "failing"
 
+
+
+@pytest.mark.registry
+def test_new_versions_follow_the_image_tag_policy(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    """Tags only an ``extract`` policy can order: newer builds are reported, a deleted newest
+    build does not make the previous one look new again."""
+    push = registry_open.push
+    push.push_image(repository, "build-9-abc")
+    ref = str(registry_open.ref(repository, "build-9-abc"))
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": ref, "extract": r"build-(\d+)"}],
+        database=f"sqlite:///{tmp_path / 'watcher.db'}",
+    )
+    check = ("check", "--config", str(config), "--json")
+    assert run(*check).json["images"][0]["state"] == "baseline"
+
+    push.push_image(repository, "build-10-def")
+    (image,) = run(*check).json["images"]
+    assert [e["kind"] for e in image["events"]] == ["new_version"]
+    assert image["events"][0]["new"] == ["build-10-def"]
+
+    newest = push.push_image(repository, "build-11-fed")
+    (image,) = run(*check).json["images"]
+    assert image["events"][0]["new"] == ["build-11-fed"]
+
+    push.delete(repository, newest)  # the newest build is withdrawn
+    (image,) = run(*check).json["images"]
+    assert image["newer"]["newest"] == "build-10-def"
+    assert image["events"] == []
