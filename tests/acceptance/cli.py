@@ -58,3 +58,33 @@ def write_config(
         lines += [f"{key} = {json.dumps(value)}" for key, value in image.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@dataclass
+class MovedFleet:
+    """Many images checked once (the baseline), then every tag moved: the next round has a
+    change to record for each, one image at a time (``max_concurrency = 1``)."""
+
+    old: dict[str, str]  # ref -> digest at the baseline
+    new: dict[str, str]  # ref -> digest the tag points to now
+    database: Path
+    config: Path
+
+
+def moved_fleet(
+    registry: RunningRegistry, repository: str, tmp_path: Path, count: int
+) -> MovedFleet:
+    push = registry.push
+    repositories = [f"{repository}/img{i}" for i in range(count)]
+    old = {str(registry.ref(r, "1.0")): push.push_image(r, "1.0") for r in repositories}
+    database = tmp_path / "watcher.db"
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry,
+        [{"ref": ref, "list_tags": False} for ref in old],
+        database=f"sqlite:///{database}",
+        extra_registry="max_concurrency = 1",
+    )
+    assert run("check", "--config", str(config)).exit_code == 0
+    new = {str(registry.ref(r, "1.0")): push.move_tag(r, "1.0") for r in repositories}
+    return MovedFleet(old, new, database, config)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cli import run, write_config
+from tests.acceptance.cli import moved_fleet, run
 from tests.support import wait_until
 from tests.support.registry import RunningRegistry
 
@@ -36,19 +36,8 @@ def _state(db: Path) -> dict[str, tuple[str, int, int]]:
 def test_registry_stops_mid_round(
     registry_open: RunningRegistry, repository: str, tmp_path: Path
 ) -> None:
-    push = registry_open.push
-    repos = [f"{repository}/img{i}" for i in range(IMAGES)]
-    old = {str(registry_open.ref(r, "1.0")): push.push_image(r, "1.0") for r in repos}
-    db = tmp_path / "watcher.db"
-    config = write_config(
-        tmp_path / "watcher.toml",
-        registry_open,
-        [{"ref": ref, "list_tags": False} for ref in old],
-        database=f"sqlite:///{db}",
-        extra_registry="max_concurrency = 1",
-    )
-    assert run("check", "--config", str(config)).exit_code == 0
-    new = {str(registry_open.ref(r, "1.0")): push.move_tag(r, "1.0") for r in repos}
+    fleet = moved_fleet(registry_open, repository, tmp_path, IMAGES)
+    old, new, db, config = fleet.old, fleet.new, fleet.database, fleet.config
 
     process = subprocess.Popen(
         [sys.executable, "-m", "watcher", "check", "--config", str(config), "--json"],
