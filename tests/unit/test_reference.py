@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.reference import ImageReference, parse_reference, split_tag
 from watcher.errors import InvalidReference, WatcherError
 
 SHA256 = "sha256:" + "0123456789abcdef" * 4
@@ -289,3 +289,18 @@ def test_arbitrary_text_parses_or_raises_invalid_reference(text: str) -> None:
         assert str(ref).isascii()
     if error is not None:
         assert error.reference == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "python",
+        "127.0.0.1:5055/lib/python:3.12-slim",
+        "localhost:5000/x",
+        "python@sha256:" + "a" * 64,
+        "ghcr.io/org/app:v2@sha256:" + "b" * 64,
+    ],
+)
+def test_split_tag_agrees_with_parsing(text: str) -> None:
+    ref = parse_reference(text)
+    assert split_tag(str(ref)) == (ref.name, ref.tag)

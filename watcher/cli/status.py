@@ -20,7 +20,7 @@ from watcher.cli.common import (
     read_config,
 )
 from watcher.cli.output import age, is_terminal, short_digest, table
-from watcher.core.reference import parse_reference
+from watcher.core.reference import parse_reference, split_tag
 from watcher.core.status import Attention, attention
 from watcher.store import ImageStatus
 
@@ -64,7 +64,7 @@ def status(
     finally:
         store.close()
     rows = sorted(
-        ((attention(s.state, (p.event.kind for p in s.pending)), s) for s in statuses),
+        ((attention(s.state, [p.kind for p in s.pending]), s) for s in statuses),
         key=lambda pair: (pair[0].rank, pair[1].state.ref),
     )
     now = datetime.now(UTC)
@@ -102,7 +102,7 @@ def status(
 
 def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
     state = item.state
-    ref = parse_reference(state.ref)
+    name, tag = split_tag(state.ref)
     newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
     label = level.label
     if level is Attention.FAILING:
@@ -110,8 +110,8 @@ def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
     if level is Attention.REBUILD_NEEDED and state.failing:
         label += " (failing)"
     return [
-        ref.name,
-        ref.tag or "-",
+        name,
+        tag or "-",
         short_digest(state.digest),
         age(state.last_changed_at, now),
         age(state.last_checked_at, now),
@@ -140,7 +140,7 @@ def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
         if state.failing
         else None,
         "pending_events": [
-            {"id": p.event.id, "kind": p.event.kind.value, "created_at": _iso(p.event.created_at)}
+            {"id": p.id, "kind": p.kind.value, "created_at": _iso(p.created_at)}
             for p in item.pending
         ],
     }

@@ -136,3 +136,13 @@ def _check_digest(original: str, digest: str) -> None:
         raise InvalidReference(
             original, f"a {match['algo']} digest has {expected} lowercase hex characters"
         )
+
+
+def split_tag(canonical: str) -> tuple[str, str | None]:
+    """Name and tag of a reference already in canonical form (``str(ImageReference)``),
+    without parsing it again: for listing thousands of stored references."""
+    name = canonical.split("@", 1)[0]
+    colon = name.rfind(":")
+    if colon > name.rfind("/"):
+        return name[:colon], name[colon + 1 :]
+    return name, None
