@@ -82,8 +82,12 @@ def test_a_malformed_token_realm_fails_only_that_image(
         # A tag far longer than Docker allows, with a 5,000-digit number in it.
         paginated_tags("lib/app", ["1.0", "1.1", "9" * 5000 + ".0"], page_size=100),
         # A next-page link that is not a URL.
-        paginated_tags("lib/app", ["1.0", "1.1", "1.2"], page_size=1,
-                       next_url="http://[::1/v2/lib/app/tags/list"),
+        paginated_tags(
+            "lib/app",
+            ["1.0", "1.1", "1.2"],
+            page_size=1,
+            next_url="http://[::1/v2/lib/app/tags/list",
+        ),
     ],
     ids=["absurd-tag", "malformed-link"],
 )
@@ -125,13 +129,24 @@ def test_an_image_no_longer_configured_checked_by_ref_continues_its_history(
     kept_ref = str(registry_open.ref(f"{repository}/kept", "1"))
     database = f"sqlite:///{tmp_path / 'watcher.db'}"
     config = write_config(
-        tmp_path / "watcher.toml", registry_open, [{"ref": ref}, {"ref": kept_ref}],
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": ref}, {"ref": kept_ref}],
         database=database,
     )
     assert run("check", "--config", str(config)).exit_code == 0
     # The image leaves the config: the next full round marks it inactive.
     write_config(tmp_path / "watcher.toml", registry_open, [{"ref": kept_ref}], database=database)
     assert run("check", "--config", str(config)).exit_code == 0
+    shown = run("status", "--config", str(config), "--json").json["images"]
+    assert [i["ref"] for i in shown] == [kept_ref]
+    every = {
+        i["ref"]: i
+        for i in run("status", "--config", str(config), "--all", "--json").json["images"]
+    }
+    assert every[ref]["active"] is False
+    assert every[ref]["digest"] == old
+    assert "(inactive)" in run("status", "--config", str(config), "--all").stdout
 
     new = push.move_tag(repository, "1")
     result = run("check", "--config", str(config), "--json", ref)
@@ -158,7 +173,9 @@ def test_a_broken_credential_helper_fails_only_its_registry(
     docker_config.write_text(json.dumps({"credHelpers": {"127.0.0.1:1": "watcher-test-none"}}))
     database = f"sqlite:///{tmp_path / 'watcher.db'}"
     config = write_config(
-        tmp_path / "watcher.toml", registry_open, [{"ref": good}, {"ref": bad}],
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": good}, {"ref": bad}],
         database=database,
     )
     config.write_text(
