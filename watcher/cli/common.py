@@ -85,8 +85,8 @@ def read_config(
     return config
 
 
-def open_store_readonly(config: Config) -> Store:
-    """Open for reading: never migrates, and never creates a SQLite file that is not there."""
+def open_existing_store(config: Config) -> Store:
+    """Open a database that already exists: never migrates, never creates a SQLite file."""
     url = make_url(config.database) if "://" in config.database else None
     if url is not None and url.get_backend_name() == "sqlite":
         path = url.database

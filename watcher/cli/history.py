@@ -12,7 +12,7 @@ from watcher.cli.common import (
     database_option,
     handle_errors,
     json_option,
-    open_store_readonly,
+    open_existing_store,
     print_json,
     read_config,
 )
@@ -42,7 +42,7 @@ def history(
     """Show the story of REF: baseline, digest changes, new versions, failures."""
     config = read_config(config_path, database_url, state_only=True)
     canonical = str(parse_reference(ref))
-    store = open_store_readonly(config)
+    store = open_existing_store(config)
     try:
         if store.load_state(canonical) is None:
             raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")

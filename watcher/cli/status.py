@@ -15,7 +15,7 @@ from watcher.cli.common import (
     database_option,
     handle_errors,
     json_option,
-    open_store_readonly,
+    open_existing_store,
     print_json,
     read_config,
 )
@@ -58,7 +58,7 @@ def status(
     Reads the database only; it never contacts a registry.
     """
     config = read_config(config_path, database_url, state_only=True)
-    store = open_store_readonly(config)
+    store = open_existing_store(config)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
     finally:
@@ -159,7 +159,7 @@ def ack(config_path: Path, database_url: str | None, ref: str) -> None:
     """Acknowledge REF's pending events: you rebuilt, or chose not to."""
     config = read_config(config_path, database_url, state_only=True)
     canonical = str(parse_reference(ref))
-    store = open_store_readonly(config)
+    store = open_existing_store(config)
     try:
         if store.load_state(canonical) is None:
             raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
