@@ -208,7 +208,9 @@ def _registry(
 
 def _normalize_host(host: str) -> str:
     # The same aliases as image references, or credentials for an alias would never apply.
-    return DOCKER_HUB if host.lower() in _HUB_ALIASES else host
+    # Lowercased as image references are: host names are case-insensitive.
+    host = host.lower()
+    return DOCKER_HUB if host in _HUB_ALIASES else host
 
 
 def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
