@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
+from watcher.core.reference import (
+    _HUB_ALIASES,
+    DOCKER_HUB,
+    ImageReference,
+    is_loopback,
+    parse_reference,
+)
 from watcher.core.tags import TagPolicy
 from watcher.core.tags.policy import DEFAULT_POLICY
 from watcher.errors import ConfigError, InvalidReference
@@ -194,7 +200,8 @@ def _registry(
         )
     return RegistryConfig(
         host=_normalize_host(host),
-        insecure=reader.boolean(item, f"{where}.insecure", False),
+        # Loopback registries speak plain HTTP unless told otherwise, as with Docker.
+        insecure=reader.boolean(item, f"{where}.insecure", is_loopback(host)),
         username=username,
         password=password,
         token=token,

@@ -147,5 +147,26 @@ def test_credentials_and_settings_validation() -> None:
         Credentials(username="u", token="t")
     with pytest.raises(ConfigError, match="max_concurrency"):
         RegistrySettings(host="r.example", max_concurrency=0)
-    assert RegistrySettings(insecure=True).scheme == "http"
-    assert RegistrySettings().scheme == "https"
+    assert RegistrySettings(insecure=True).scheme("ghcr.io") == "http"
+    assert RegistrySettings().scheme("ghcr.io") == "https"
+
+
+@pytest.mark.parametrize(
+    ("host", "plain"),
+    [
+        ("127.0.0.1:5000", True),
+        ("127.8.9.10", True),
+        ("localhost", True),
+        ("LocalHost:5000", True),
+        ("[::1]:5000", True),
+        ("::1", True),
+        ("128.0.0.1:5000", False),
+        ("localhost.example.com", False),
+        ("ghcr.io", False),
+        ("[::2]:5000", False),
+    ],
+)
+def test_loopback_registries_speak_plain_http_unless_told_otherwise(host: str, plain: bool) -> None:
+    assert RegistrySettings().plain_http(host) is plain
+    assert RegistrySettings(insecure=False).plain_http(host) is False
+    assert RegistrySettings(insecure=True).plain_http(host) is True

@@ -7,6 +7,7 @@ lowercased: ``Registry.Example:5000/x`` and ``registry.example:5000/x`` are one 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -134,6 +135,22 @@ def _check_digest(original: str, digest: str) -> None:
         problem = f"{digest!r} is not 'algorithm:hex' (at least 32 characters after ':')"
     if problem is not None:
         raise InvalidReference(original, f"digest {problem}")
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1``, with or without a port: where Docker speaks
+    plain HTTP without being told to (``127.0.0.1:5000``, ``[::1]:5000``, ``localhost``)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name[1:]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def split_tag(canonical: str) -> tuple[str, str | None]:

@@ -39,13 +39,15 @@ class Host:
     settings: RegistrySettings
     semaphore: asyncio.Semaphore = field(init=False)
     rate_limit: RateLimit | None = None
+    plain_http: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+        self.plain_http = self.settings.plain_http(self.api_host)
 
     @property
     def base_url(self) -> str:
-        return f"{self.settings.scheme}://{self.api_host}"
+        return f"{'http' if self.plain_http else 'https'}://{self.api_host}"
 
     def same_origin(self, url: httpx.URL) -> bool:
         base = httpx.URL(self.base_url)
@@ -60,18 +62,32 @@ def error_for_status(
     what: str,
     retry_after: float | None = None,
     realm: str | None = None,
+    has_credentials: bool | None = None,
 ) -> RegistryError:
-    """THE mapping from an HTTP status to a watcher error; every message says what failed."""
+    """THE mapping from an HTTP status to a watcher error; every message says what failed.
+
+    ``has_credentials`` tells a 401/403 without credentials ("no credentials are configured")
+    from credentials refused ("check the username and password"); ``None`` when unknown.
+    """
     kwargs = {"registry": registry, "reference": reference, "status": status}
     if status == 404:
         return NotFound(f"{what}: not found (404)", **kwargs)  # type: ignore[arg-type]
     if status in (401, 403):
         where = f" for realm {realm!r}" if realm else ""
-        return Unauthorized(
-            f"{what}: access denied{where} ({status}); check the credentials for this registry",
-            realm=realm,
-            **kwargs,
-        )
+        if has_credentials is False:
+            hint = (
+                "authentication required" if status == 401 else "access denied"
+            ) + f"{where} ({status}) and no credentials are configured for this registry; " \
+                "add them to the config file or log in with 'docker login'"
+        elif has_credentials and status == 401:
+            hint = (f"the registry refused the credentials{where} (401); check the username "
+                    "and password or token configured for this registry")
+        elif has_credentials:
+            hint = (f"access denied{where} (403): the credentials configured for this registry "
+                    "are not allowed to pull this repository")
+        else:
+            hint = f"access denied{where} ({status}); check the credentials for this registry"
+        return Unauthorized(f"{what}: {hint}", realm=realm, **kwargs)  # type: ignore[arg-type]
     if status == 429:
         wait = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
         return RateLimited(f"{what}: rate limited (429){wait}", retry_after=retry_after, **kwargs)
@@ -212,7 +228,8 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(root) or type(root).__name__
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        text += " (the registry may speak plain HTTP: allow it with insecure=True)"
+        text += (" (the registry may speak plain HTTP: allow it with insecure = true in its "
+                 "[[registries]] entry)")
     return f"cannot connect: {text}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from watcher.core.reference import is_loopback
 from watcher.errors import ConfigError
 
 MiB = 1024 * 1024
@@ -55,15 +56,17 @@ class RegistrySettings:
     """How to talk to one registry.
 
     ``insecure`` allows plain HTTP for this host: the client then speaks ``http://`` to it, and
-    credentials may travel over HTTP to it and to the token server it names. Without it, the
-    client speaks HTTPS and refuses to send credentials anywhere over plain HTTP.
+    credentials may travel over HTTP to it and to the token server it names. ``False``: the
+    client speaks HTTPS and refuses to send credentials anywhere over plain HTTP. ``None`` (the
+    default) decides as Docker does: plain HTTP for a loopback host (``localhost``,
+    ``127.0.0.0/8``, ``::1``), HTTPS for every other.
 
     ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
     once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
     """
 
     host: str = "*"
-    insecure: bool = False
+    insecure: bool | None = None
     credentials: Credentials | None = None
     max_concurrency: int = 8
     timeout: float = 10.0
@@ -95,6 +98,9 @@ class RegistrySettings:
                     f"{getattr(self, key)!r} is out of range", key=f"{self.host}.{key}"
                 )
 
-    @property
-    def scheme(self) -> str:
-        return "http" if self.insecure else "https"
+    def plain_http(self, api_host: str) -> bool:
+        """Whether to speak plain HTTP to ``api_host`` (see ``insecure``)."""
+        return self.insecure if self.insecure is not None else is_loopback(api_host)
+
+    def scheme(self, api_host: str) -> str:
+        return "http" if self.plain_http(api_host) else "https"
