@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Self, TypeVar
 
 import httpx
 
+from watcher.core.digest import algorithm_of, digest_problem
 from watcher.core.observation import (
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
@@ -27,6 +29,7 @@ from watcher.registry.http import Host, Requester, Sleep, error_for_status, read
 from watcher.registry.settings import RegistrySettings
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
 
@@ -100,23 +103,25 @@ class RegistryClient:
     async def resolve(
         self, ref: ImageReference, known: ManifestObservation | None = None
     ) -> ManifestObservation:
-        """What ``ref`` points to now. One HEAD when the digest equals ``known.digest``."""
+        """What ``ref`` points to now. One HEAD when the digest equals ``known.digest``.
+
+        A ``Docker-Content-Digest`` that is missing or not a valid digest, or a HEAD the
+        registry does not support (405, 501), falls back to a GET whose body is hashed. A
+        digest in another algorithm than ``known``'s (sha512 for a stored sha256) is compared
+        in ``known``'s algorithm: the same manifest is ``known``, not a change.
+        """
         host = self._host(ref)
-        url = self._url(host, ref, f"manifests/{ref.manifest_reference}")
-        async with self._auth.request(
-            host, "HEAD", url, headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref),
-            reference=str(ref), what="manifest HEAD",
-        ) as response:
-            _expect_ok(response, host, ref, "manifest HEAD")
-            digest = response.headers.get("docker-content-digest")
-            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        digest, media_type = await self._head(host, ref)
+        if digest and ref.digest and algorithm_of(digest) != algorithm_of(ref.digest):
+            digest = None  # compare in the requested algorithm: the GET verifies it
         if ref.digest and digest and digest != ref.digest:
             raise InvalidResponse(f"asked for {ref.digest}, the registry answered {digest}",
                                   registry=ref.registry, reference=str(ref))
         body: bytes | None = None
-        if not digest:
+        if not digest or (known is not None
+                          and algorithm_of(digest) != algorithm_of(known.digest)):
             body, digest, media_type = await self._manifest(host, ref, ref.manifest_reference)
-        if known is not None and known.digest == digest:
+        if known is not None and known.digest in (digest, _rehash(body, known.digest)):
             return known
         if media_type in MANIFEST_MEDIA_TYPES and media_type not in INDEX_MEDIA_TYPES:
             return ManifestObservation(digest, media_type)
@@ -126,6 +131,21 @@ class RegistryClient:
             platforms = self._parse(host, ref, manifests.index_platforms, body)
             return ManifestObservation(digest, media_type, platforms)
         return ManifestObservation(digest, media_type)
+
+    async def _head(self, host: Host, ref: ImageReference) -> tuple[str | None, str]:
+        """(digest, media type) from a HEAD; no digest when the registry gave no valid one."""
+        url = self._url(host, ref, f"manifests/{ref.manifest_reference}")
+        async with self._auth.request(
+            host, "HEAD", url, headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref),
+            reference=str(ref), what="manifest HEAD", follow_redirects=True,
+        ) as response:
+            if response.status_code in (405, 501):
+                log.debug("%s: HEAD answered %d; using GET", ref, response.status_code)
+                return None, ""
+            _expect_ok(response, host, ref, "manifest HEAD")
+            claimed = response.headers.get("docker-content-digest")
+            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        return _valid_digest(claimed, ref), media_type
 
     async def list_tags(self, ref: ImageReference) -> list[str]:
         """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
@@ -201,12 +221,13 @@ class RegistryClient:
         async with self._auth.request(
             host, "GET", self._url(host, ref, f"manifests/{reference}"),
             headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref), reference=str(ref), what=what,
+            follow_redirects=True,
         ) as response:
             _expect_ok(response, host, ref, what)
             body = await read_bounded(response, host.settings.max_manifest_bytes,
                                       registry=ref.registry, reference=str(ref), what=what,
                                       within=host.settings.timeout)
-            claimed = response.headers.get("docker-content-digest")
+            claimed = _valid_digest(response.headers.get("docker-content-digest"), ref)
             content_type = response.headers.get("content-type")
         requested = reference if ":" in reference else None
         digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, claimed, requested),
@@ -225,6 +246,27 @@ class RegistryClient:
             return parse(body)
         except manifests.ManifestError as exc:
             raise InvalidResponse(str(exc), registry=ref.registry, reference=str(ref)) from exc
+
+
+def _valid_digest(claimed: str | None, ref: ImageReference) -> str | None:
+    """``claimed`` when it is a digest we can verify, else ``None`` (the body is hashed)."""
+    if not claimed:
+        return None
+    problem = digest_problem(claimed)
+    if problem is None and algorithm_of(claimed) not in manifests.ALGORITHMS:
+        problem = f"algorithm {algorithm_of(claimed)!r} is not supported"
+    if problem is not None:
+        log.debug("%s: ignoring Docker-Content-Digest: %s", ref, problem)
+        return None
+    return claimed
+
+
+def _rehash(body: bytes | None, like: str) -> str | None:
+    """The digest of ``body`` in the algorithm of ``like``, when it differs and is known."""
+    algorithm = algorithm_of(like)
+    if body is None or algorithm not in manifests.ALGORITHMS:
+        return None
+    return manifests.compute_digest(body, algorithm)
 
 
 def _scope(ref: ImageReference) -> str:

@@ -14,7 +14,7 @@ from watcher.core.observation import (
     ImageConfig,
 )
 
-_ALGORITHMS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+ALGORITHMS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 ATTESTATION_ANNOTATION = "vnd.docker.reference.type"
 
 
@@ -24,7 +24,7 @@ class ManifestError(ValueError):
 
 def compute_digest(body: bytes, algorithm: str = "sha256") -> str:
     try:
-        hasher = _ALGORITHMS[algorithm]
+        hasher = ALGORITHMS[algorithm]
     except KeyError:
         raise ManifestError(f"unsupported digest algorithm {algorithm!r}") from None
     return f"{algorithm}:{hasher(body).hexdigest()}"
