@@ -157,7 +157,7 @@ class RegistryClient:
         for _ in range(settings.max_tag_pages):
             async with self._auth.request(
                 host, "GET", str(url), headers={"Accept": "application/json"}, scope=_scope(ref),
-                reference=str(ref), what="tag list",
+                reference=str(ref), what="tag list", follow_redirects=True,
             ) as response:
                 _expect_ok(response, host, ref, "tag list")
                 body = await read_bounded(response, page_limit, registry=ref.registry,
