@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import signal
@@ -152,10 +153,8 @@ def run_helper(
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill the helper and everything it started (its own process group), then reap it."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.kill()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:

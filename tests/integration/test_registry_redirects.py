@@ -95,7 +95,8 @@ def assert_nothing_leaked(other: HttpServer) -> None:
         assert "authorization" not in seen.headers, seen
         assert seen.route != "/token", "a token was asked of the other host's realm"
     text = repr(other.seen)
-    assert TOKEN not in text and "hunter2" not in text and BASIC not in text
+    for secret in (TOKEN, "hunter2", BASIC):
+        assert secret not in text
 
 
 @pytest.mark.parametrize("what", list(WORK))
@@ -115,10 +116,10 @@ def test_a_redirect_to_another_host_is_followed_without_credentials(what: str) -
 @pytest.mark.parametrize("what", list(WORK))
 def test_another_host_that_challenges_gets_neither_credentials_nor_the_token(what: str) -> None:
     route, work = WORK[what]
-    with HttpServer(elsewhere(challenge=True)) as other, \
-            HttpServer(registry(other, route)) as server:
-        with pytest.raises(Unauthorized) as caught:
-            run(server, work)
+    with (HttpServer(elsewhere(challenge=True)) as other,
+          HttpServer(registry(other, route)) as server,
+          pytest.raises(Unauthorized) as caught):
+        run(server, work)
     assert f"redirected to {other.host}" in str(caught.value)
     assert "hunter2" not in str(caught.value)
     assert_nothing_leaked(other)

@@ -621,6 +621,8 @@ def test_registry_hosts_compare_case_insensitively_and_loopback_is_plain_http(
     assert configured.insecure is False
     assert config.images[0].ref.registry == "registry.example:5000"
     loopback = config.registry("127.0.0.1:5000")
-    assert loopback is not None and loopback.insecure is True
+    assert loopback is not None
+    assert loopback.insecure is True
     told = config.registry("localhost:5001")
-    assert told is not None and told.insecure is False
+    assert told is not None
+    assert told.insecure is False

@@ -1,9 +1,10 @@
-"""Digests from the registry are checked before use; HEAD that is not supported falls back to GET."""
+"""Digests from the registry are checked before use; an unsupported HEAD falls back to GET."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -109,3 +110,28 @@ def test_a_manifest_redirect_is_followed(status: int) -> None:
     assert harness.run(lambda c: c.resolve(REF, known)).digest == DIGEST
     assert [r.method for r in harness.requests] == ["HEAD", "HEAD"]
     assert harness.requests[1].url.path == "/elsewhere/v2/team/app/manifests/1"
+
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+
+
+@pytest.mark.parametrize(
+    ("path", "call"),
+    [
+        ("/v2/team/app/manifests/1", lambda c: c.resolve(REF)),
+        ("/v2/team/app/tags/list", lambda c: c.list_tags(REF)),
+        ("/token", lambda c: c.resolve(REF)),
+    ],
+)
+def test_deeply_nested_json_is_a_clear_registry_error(path: str, call: Any) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == path:
+            return httpx.Response(200, content=DEEP)
+        if not request.headers.get("authorization") and path == "/token":
+            return httpx.Response(401, headers={
+                "WWW-Authenticate": 'Bearer realm="https://r.example/token"'})
+        return httpx.Response(200, headers={"Content-Type": OCI_MANIFEST}, content=MANIFEST)
+
+    harness = Harness(handle, max_manifest_bytes=1024 * 1024)
+    with pytest.raises(InvalidResponse, match=r"nested too deeply|unreadable token response"):
+        harness.run(call)

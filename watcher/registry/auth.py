@@ -274,7 +274,7 @@ class Authenticator:
             document = json.loads(body)
             token = document.get("token") or document.get("access_token")
             expires_in = float(document.get("expires_in") or DEFAULT_EXPIRES_IN)
-        except (ValueError, AttributeError, TypeError) as exc:
+        except (ValueError, AttributeError, TypeError, RecursionError) as exc:
             raise InvalidResponse(
                 f"{what}: unreadable token response", registry=host.registry, reference=reference
             ) from exc

@@ -25,23 +25,21 @@ from watcher.errors import ConfigError, InvalidResponse, NotFound
 from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
 from watcher.registry.headers import RateLimit, parse_link_next
-from watcher.registry.http import Host, Requester, Sleep, error_for_status, read_bounded
+from watcher.registry.http import (
+    Host,
+    Requester,
+    Sleep,
+    error_for_status,
+    read_bounded,
+    retry_budget,
+)
 from watcher.registry.settings import RegistrySettings
+from watcher.registry.transport import default_transport
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
-
-
-def default_transport() -> httpx.AsyncBaseTransport:
-    """The transport chosen by measurement (docs/registry.md): httpx API over aiohttp."""
-    from httpx_aiohttp import AiohttpTransport
-
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    )
-    return transport
 
 
 class RegistryClient:
@@ -93,13 +91,6 @@ class RegistryClient:
         known = self._hosts.get(api_host)
         return known.rate_limit if known else None
 
-    def _host(self, ref: ImageReference) -> Host:
-        host = self._hosts.get(ref.api_host)
-        if host is None:
-            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host,
-                                                    self.settings_for(ref))
-        return host
-
     async def resolve(
         self, ref: ImageReference, known: ManifestObservation | None = None
     ) -> ManifestObservation:
@@ -110,6 +101,29 @@ class RegistryClient:
         digest in another algorithm than ``known``'s (sha512 for a stored sha256) is compared
         in ``known``'s algorithm: the same manifest is ``known``, not a change.
         """
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._resolve_now(ref, known)
+
+    async def list_tags(self, ref: ImageReference) -> list[str]:
+        """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._list_tags_now(ref)
+
+    async def image_config(self, ref: ImageReference, platform: str | None = None) -> ImageConfig:
+        """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._image_config_now(ref, platform)
+
+    def _host(self, ref: ImageReference) -> Host:
+        host = self._hosts.get(ref.api_host)
+        if host is None:
+            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host,
+                                                    self.settings_for(ref))
+        return host
+
+    async def _resolve_now(
+        self, ref: ImageReference, known: ManifestObservation | None
+    ) -> ManifestObservation:
         host = self._host(ref)
         digest, media_type = await self._head(host, ref)
         if digest and ref.digest and algorithm_of(digest) != algorithm_of(ref.digest):
@@ -147,8 +161,7 @@ class RegistryClient:
             media_type = response.headers.get("content-type", "").split(";")[0].strip()
         return _valid_digest(claimed, ref), media_type
 
-    async def list_tags(self, ref: ImageReference) -> list[str]:
-        """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
+    async def _list_tags_now(self, ref: ImageReference) -> list[str]:
         host = self._host(ref)
         settings = host.settings
         url = httpx.URL(self._url(host, ref, "tags/list"))
@@ -182,8 +195,7 @@ class RegistryClient:
             "raise max_tag_pages to list them all", registry=ref.registry, reference=str(ref),
         )
 
-    async def image_config(self, ref: ImageReference, platform: str | None = None) -> ImageConfig:
-        """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
+    async def _image_config_now(self, ref: ImageReference, platform: str | None) -> ImageConfig:
         host = self._host(ref)
         body, _, media_type = await self._manifest(host, ref, ref.manifest_reference)
         if media_type in INDEX_MEDIA_TYPES:
@@ -284,6 +296,8 @@ def _tags_page(body: bytes) -> list[str]:
         document = json.loads(body)
     except ValueError as exc:
         raise manifests.ManifestError(f"tag list is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise manifests.ManifestError("tag list is JSON nested too deeply to read") from exc
     tags = document.get("tags") if isinstance(document, dict) else None
     if tags is None and isinstance(document, dict):
         return []

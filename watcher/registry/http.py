@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpx
@@ -87,7 +89,7 @@ def error_for_status(
                     "are not allowed to pull this repository")
         else:
             hint = f"access denied{where} ({status}); check the credentials for this registry"
-        return Unauthorized(f"{what}: {hint}", realm=realm, **kwargs)  # type: ignore[arg-type]
+        return Unauthorized(f"{what}: {hint}", realm=realm, **kwargs)
     if status == 429:
         wait = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
         return RateLimited(f"{what}: rate limited (429){wait}", retry_after=retry_after, **kwargs)
@@ -129,24 +131,29 @@ class Requester:
     ) -> AsyncIterator[httpx.Response]:
         """Yield the first response worth reading (2xx, 3xx when not following, 4xx but 429).
 
-        ``bounded`` holds one of the host's concurrency permits for the whole exchange.
+        ``bounded`` holds one of the host's concurrency permits while a request is in flight
+        and while the response yielded is read, never while waiting to retry.
         Authorization goes only to the host's own origin: a redirect elsewhere drops it.
         """
         async with AsyncExitStack() as stack:
-            if bounded:
-                await stack.enter_async_context(host.semaphore)
             target = httpx.URL(url)
             hop_headers = dict(headers)
             for _ in range(MAX_REDIRECTS + 1):
                 response = await self._send(
-                    host, method, target, hop_headers, reference, what, content
+                    host, method, target, hop_headers, reference, what, content, bounded
                 )
                 if not (follow_redirects and response.status_code in REDIRECTS):
+                    if bounded:
+                        stack.callback(host.semaphore.release)
                     stack.push_async_callback(response.aclose)
                     yield response
                     return
                 location = response.headers.get("location")
-                await response.aclose()
+                try:
+                    await response.aclose()
+                finally:
+                    if bounded:
+                        host.semaphore.release()
                 if not location:
                     raise InvalidResponse(
                         f"{what}: redirect without a Location", registry=host.registry,
@@ -171,45 +178,77 @@ class Requester:
         reference: str | None,
         what: str,
         content: bytes | None,
+        bounded: bool,
     ) -> httpx.Response:
-        settings = host.settings
+        """One response, retried as needed; it holds a permit when ``bounded`` (the caller
+        releases it). Permits are released while waiting to retry."""
         attempt = 0
         while True:
-            request = self._client.build_request(
-                method, url, headers=headers, content=content,
-                timeout=httpx.Timeout(settings.timeout),
-            )
+            if bounded:
+                await host.semaphore.acquire()
+            holding = bounded
             try:
-                async with asyncio.timeout(settings.timeout * 2):
-                    response = await self._client.send(request, stream=True)
-            except (httpx.TransportError, TimeoutError) as exc:
-                if attempt >= settings.retries:
-                    raise RegistryUnavailable(
-                        f"{what}: {_describe(exc)} (after {attempt + 1} attempts)",
-                        registry=host.registry, reference=reference,
-                    ) from exc
-                delay = self.backoff(settings, attempt)
-                log.debug("%s on %s: %s; retrying in %.2fs", what, host.registry, exc, delay)
-            else:
-                if host.same_origin(url):
-                    self._note_rate_limit(host, response)
-                if not _retryable(response.status_code):
-                    return response
-                await response.aclose()
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                too_long = retry_after is not None and retry_after > settings.max_retry_after
-                if attempt >= settings.retries or too_long:
-                    raise error_for_status(
-                        response.status_code, registry=host.registry, reference=reference,
-                        what=what, retry_after=retry_after,
-                    )
-                delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
-                log.debug(
-                    "%s on %s: HTTP %d; retrying in %.2fs",
-                    what, host.registry, response.status_code, delay,
+                response, failure, delay = await self._attempt(
+                    host, method, url, headers, reference, what, content, attempt
                 )
+                if response is not None:
+                    holding = False  # handed to the caller with the response
+                    return response
+            finally:
+                if holding:
+                    host.semaphore.release()
+            budget = _budget.get()
+            if budget is not None:
+                if delay > budget.remaining:
+                    raise _gave_up(failure, budget.limit)
+                budget.remaining -= delay
+            log.debug("%s on %s: %s; retrying in %.2fs", what, host.registry, failure, delay)
             await self._sleep(delay)
             attempt += 1
+
+    async def _attempt(
+        self,
+        host: Host,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        reference: str | None,
+        what: str,
+        content: bytes | None,
+        attempt: int,
+    ) -> tuple[httpx.Response | None, RegistryError, float]:
+        """Send once: (response, _, _) when it is final, else (None, why, how long to wait).
+        Raises when it is final and an error."""
+        settings = host.settings
+        request = self._client.build_request(
+            method, url, headers=headers, content=content,
+            timeout=httpx.Timeout(settings.timeout),
+        )
+        try:
+            async with asyncio.timeout(settings.timeout * 2):
+                response = await self._client.send(request, stream=True)
+        except (httpx.TransportError, TimeoutError) as exc:
+            failure = _transport_failure(exc, host=host, reference=reference, what=what)
+            if attempt >= settings.retries or not _worth_retrying(exc):
+                if attempt:
+                    failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)
+                raise failure from exc
+            return None, failure, self.backoff(settings, attempt)
+        if host.same_origin(url):
+            self._note_rate_limit(host, response)
+        if not _retryable(response.status_code):
+            return response, _NO_FAILURE, 0.0
+        await response.aclose()
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        failure = error_for_status(
+            response.status_code, registry=host.registry, reference=reference,
+            what=what, retry_after=retry_after,
+        )
+        too_long = retry_after is not None and retry_after > settings.max_retry_after
+        if attempt >= settings.retries or too_long:
+            raise failure
+        delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
+        return None, failure, delay
 
     @staticmethod
     def _note_rate_limit(host: Host, response: httpx.Response) -> None:
@@ -218,6 +257,78 @@ class Requester:
         )
         if quota is not None:
             host.rate_limit = quota
+
+
+@dataclass
+class RetryBudget:
+    """How much waiting between retries one client call may still spend."""
+
+    limit: float
+    remaining: float
+
+
+_budget: ContextVar[RetryBudget | None] = ContextVar("watcher_retry_budget", default=None)
+
+
+@contextmanager
+def retry_budget(limit: float) -> Iterator[None]:
+    """Cap the time all retries within this block wait, together (an outer block wins)."""
+    if _budget.get() is not None:
+        yield
+        return
+    token = _budget.set(RetryBudget(limit, limit))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _gave_up(failure: RegistryError, limit: float) -> RegistryError:
+    failure.args = (f"{failure.message} (gave up: retrying would wait longer than "
+                    f"max_retry_time={limit:g}s in all)",)
+    return failure
+
+
+_NO_FAILURE = RegistryError("no failure", registry="")
+
+
+MALFORMED = (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError)
+
+
+def _tls_refused(exc: BaseException) -> bool:
+    """The TLS handshake failed on the certificate: asking again will not change it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or (
+            "CERTIFICATE_VERIFY_FAILED" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return not isinstance(exc, MALFORMED) and not _tls_refused(exc)
+
+
+def _transport_failure(
+    exc: BaseException, *, host: Host, reference: str | None, what: str, reading: str = ""
+) -> RegistryError:
+    """The error for a request that got no usable HTTP answer."""
+    if isinstance(exc, MALFORMED):
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return InvalidResponse(
+            f"{what}: the registry sent a malformed response{reading}: {detail}",
+            registry=host.registry, reference=reference,
+        )
+    if _tls_refused(exc):
+        return RegistryUnavailable(
+            f"{what}: TLS certificate verify failed for {host.api_host}: the registry's "
+            "certificate is not trusted by this machine (add its CA to the system's trusted "
+            "certificates)", registry=host.registry, reference=reference,
+        )
+    return RegistryUnavailable(f"{what}: {_describe(exc)}{reading}", registry=host.registry,
+                               reference=reference)
 
 
 def _describe(exc: BaseException) -> str:
@@ -271,6 +382,12 @@ async def read_bounded(
             reference=reference,
         ) from exc
     except httpx.TransportError as exc:
+        if isinstance(exc, MALFORMED):
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise InvalidResponse(
+                f"{what}: the registry sent a malformed response body: {detail}",
+                registry=registry, reference=reference,
+            ) from exc
         raise RegistryUnavailable(
             f"{what}: {_describe(exc)} while reading the body", registry=registry,
             reference=reference,

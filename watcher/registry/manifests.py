@@ -49,6 +49,8 @@ def _load(body: bytes, what: str) -> dict[str, Any]:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{what} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ManifestError(f"{what} is JSON nested too deeply to read") from exc
     if not isinstance(document, dict):
         raise ManifestError(f"{what} is not a JSON object")
     return document

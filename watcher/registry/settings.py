@@ -63,6 +63,9 @@ class RegistrySettings:
 
     ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
     once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
+    ``max_retry_time`` caps the waits between retries of one client call (``resolve``,
+    ``list_tags``, ``image_config``) added together: a call that would wait longer fails
+    with the last error instead.
     """
 
     host: str = "*"
@@ -74,6 +77,7 @@ class RegistrySettings:
     max_tag_pages: int = 100
     max_tags: int = 50_000
     max_retry_after: float = 60.0
+    max_retry_time: float = 120.0
     backoff_base: float = 0.5
     backoff_max: float = 10.0
     max_manifest_bytes: int = 4 * MiB
@@ -87,6 +91,7 @@ class RegistrySettings:
             "max_tag_pages": self.max_tag_pages >= 1,
             "max_tags": self.max_tags >= 1,
             "max_retry_after": self.max_retry_after >= 0,
+            "max_retry_time": self.max_retry_time >= 0,
             "backoff_base": self.backoff_base >= 0,
             "backoff_max": self.backoff_max >= 0,
             "max_manifest_bytes": self.max_manifest_bytes >= 1,
