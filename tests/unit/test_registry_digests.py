@@ -11,6 +11,7 @@ import pytest
 
 from tests.unit.test_registry_client import DIGEST, MANIFEST, REF, Harness
 from watcher.core.observation import OCI_MANIFEST, ManifestObservation
+from watcher.core.reference import ImageReference
 from watcher.errors import InvalidResponse
 from watcher.registry import manifests
 
@@ -53,7 +54,7 @@ def test_a_malformed_digest_header_falls_back_to_the_computed_digest(header: str
 
 def test_a_malformed_header_never_hides_a_body_that_is_not_the_requested_digest() -> None:
     harness = serving(MANIFEST, "garbage-not-a-digest")
-    pinned = REF.__class__(REF.registry, REF.repository, None, "sha256:" + "0" * 64)
+    pinned = ImageReference(REF.registry, REF.repository, None, "sha256:" + "0" * 64)
     with pytest.raises(InvalidResponse, match="claimed"):
         harness.run(lambda c: c.resolve(pinned))
 
@@ -135,3 +136,11 @@ def test_deeply_nested_json_is_a_clear_registry_error(path: str, call: Any) -> N
     harness = Harness(handle, max_manifest_bytes=1024 * 1024)
     with pytest.raises(InvalidResponse, match=r"nested too deeply|unreadable token response"):
         harness.run(call)
+
+
+def test_a_pinned_sha256_stays_sha256_when_the_registry_answers_sha512() -> None:
+    harness = serving(MANIFEST, SHA512)
+    pinned = ImageReference(REF.registry, REF.repository, None, DIGEST)
+    observation = harness.run(lambda c: c.resolve(pinned))
+    assert observation.digest == DIGEST
+    assert [r.method for r in harness.requests] == ["HEAD", "GET"]

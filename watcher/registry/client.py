@@ -242,7 +242,8 @@ class RegistryClient:
             claimed = _valid_digest(response.headers.get("docker-content-digest"), ref)
             content_type = response.headers.get("content-type")
         requested = reference if ":" in reference else None
-        digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, claimed, requested),
+        # Verified against both; named as requested (a pinned sha256 stays sha256).
+        digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, requested, claimed),
                              body)
         media_type = self._parse(host, ref, lambda d: manifests.media_type_of(d, content_type),
                                  body)

@@ -188,12 +188,13 @@ class Requester:
                 await host.semaphore.acquire()
             holding = bounded
             try:
-                response, failure, delay = await self._attempt(
+                outcome = await self._attempt(
                     host, method, url, headers, reference, what, content, attempt
                 )
-                if response is not None:
+                if isinstance(outcome, httpx.Response):
                     holding = False  # handed to the caller with the response
-                    return response
+                    return outcome
+                failure, delay = outcome
             finally:
                 if holding:
                     host.semaphore.release()
@@ -216,9 +217,9 @@ class Requester:
         what: str,
         content: bytes | None,
         attempt: int,
-    ) -> tuple[httpx.Response | None, RegistryError, float]:
-        """Send once: (response, _, _) when it is final, else (None, why, how long to wait).
-        Raises when it is final and an error."""
+    ) -> httpx.Response | tuple[RegistryError, float]:
+        """Send once: the response when it is final, else (why, how long to wait before the
+        next attempt). Raises the error when it is final and a failure."""
         settings = host.settings
         request = self._client.build_request(
             method, url, headers=headers, content=content,
@@ -233,11 +234,11 @@ class Requester:
                 if attempt:
                     failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)
                 raise failure from exc
-            return None, failure, self.backoff(settings, attempt)
+            return failure, self.backoff(settings, attempt)
         if host.same_origin(url):
             self._note_rate_limit(host, response)
         if not _retryable(response.status_code):
-            return response, _NO_FAILURE, 0.0
+            return response
         await response.aclose()
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         failure = error_for_status(
@@ -248,7 +249,7 @@ class Requester:
         if attempt >= settings.retries or too_long:
             raise failure
         delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
-        return None, failure, delay
+        return failure, delay
 
     @staticmethod
     def _note_rate_limit(host: Host, response: httpx.Response) -> None:
@@ -287,9 +288,6 @@ def _gave_up(failure: RegistryError, limit: float) -> RegistryError:
     failure.args = (f"{failure.message} (gave up: retrying would wait longer than "
                     f"max_retry_time={limit:g}s in all)",)
     return failure
-
-
-_NO_FAILURE = RegistryError("no failure", registry="")
 
 
 MALFORMED = (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError)
