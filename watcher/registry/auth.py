@@ -15,7 +15,8 @@ from types import MappingProxyType
 import httpx
 
 from watcher.errors import InvalidResponse, Unauthorized
-from watcher.registry.http import Host, Requester, error_for_status, read_bounded
+from watcher.registry.failures import error_for_status
+from watcher.registry.http import Host, Requester, read_bounded
 
 DEFAULT_EXPIRES_IN = 60.0
 MAX_TOKEN_RESPONSE = 1024 * 1024

@@ -24,15 +24,9 @@ from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageReferen
 from watcher.errors import ConfigError, InvalidResponse, NotFound
 from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
+from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
-from watcher.registry.http import (
-    Host,
-    Requester,
-    Sleep,
-    error_for_status,
-    read_bounded,
-    retry_budget,
-)
+from watcher.registry.http import Host, Requester, Sleep, read_bounded, retry_budget
 from watcher.registry.settings import RegistrySettings
 from watcher.registry.transport import default_transport
 

@@ -1,12 +1,11 @@
-"""The HTTP layer: timeouts, retries with backoff, 429 handling, rate-limit headers, redirects
-that never carry credentials to another origin, bounded reads, and the one mapping from an
-HTTP status to a watcher error."""
+"""The HTTP layer: timeouts, retries with backoff and a budget, 429 handling, rate-limit
+headers, redirects that never carry credentials to another origin, bounded reads. What a
+failure means is decided in :mod:`watcher.registry.failures`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -14,13 +13,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from watcher.errors import (
-    InvalidResponse,
-    NotFound,
-    RateLimited,
-    RegistryError,
-    RegistryUnavailable,
-    Unauthorized,
+from watcher.errors import InvalidResponse, RegistryError, RegistryUnavailable
+from watcher.registry.failures import (
+    MALFORMED,
+    describe,
+    error_for_status,
+    transport_failure,
+    worth_retrying,
 )
 from watcher.registry.headers import RateLimit, parse_rate_limit, parse_retry_after
 from watcher.registry.settings import RegistrySettings
@@ -54,48 +53,6 @@ class Host:
     def same_origin(self, url: httpx.URL) -> bool:
         base = httpx.URL(self.base_url)
         return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
-
-
-def error_for_status(
-    status: int,
-    *,
-    registry: str,
-    reference: str | None,
-    what: str,
-    retry_after: float | None = None,
-    realm: str | None = None,
-    has_credentials: bool | None = None,
-) -> RegistryError:
-    """THE mapping from an HTTP status to a watcher error; every message says what failed.
-
-    ``has_credentials`` tells a 401/403 without credentials ("no credentials are configured")
-    from credentials refused ("check the username and password"); ``None`` when unknown.
-    """
-    kwargs = {"registry": registry, "reference": reference, "status": status}
-    if status == 404:
-        return NotFound(f"{what}: not found (404)", **kwargs)  # type: ignore[arg-type]
-    if status in (401, 403):
-        where = f" for realm {realm!r}" if realm else ""
-        if has_credentials is False:
-            hint = (
-                "authentication required" if status == 401 else "access denied"
-            ) + f"{where} ({status}) and no credentials are configured for this registry; " \
-                "add them to the config file or log in with 'docker login'"
-        elif has_credentials and status == 401:
-            hint = (f"the registry refused the credentials{where} (401); check the username "
-                    "and password or token configured for this registry")
-        elif has_credentials:
-            hint = (f"access denied{where} (403): the credentials configured for this registry "
-                    "are not allowed to pull this repository")
-        else:
-            hint = f"access denied{where} ({status}); check the credentials for this registry"
-        return Unauthorized(f"{what}: {hint}", realm=realm, **kwargs)
-    if status == 429:
-        wait = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
-        return RateLimited(f"{what}: rate limited (429){wait}", retry_after=retry_after, **kwargs)
-    if status >= 500:
-        return RegistryUnavailable(f"{what}: server error ({status})", **kwargs)  # type: ignore[arg-type]
-    return InvalidResponse(f"{what}: unexpected HTTP status {status}", **kwargs)  # type: ignore[arg-type]
 
 
 def _retryable(status: int) -> bool:
@@ -229,8 +186,9 @@ class Requester:
             async with asyncio.timeout(settings.timeout * 2):
                 response = await self._client.send(request, stream=True)
         except (httpx.TransportError, TimeoutError) as exc:
-            failure = _transport_failure(exc, host=host, reference=reference, what=what)
-            if attempt >= settings.retries or not _worth_retrying(exc):
+            failure = transport_failure(exc, registry=host.registry, api_host=host.api_host,
+                                        reference=reference, what=what)
+            if attempt >= settings.retries or not worth_retrying(exc):
                 if attempt:
                     failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)
                 raise failure from exc
@@ -290,58 +248,6 @@ def _gave_up(failure: RegistryError, limit: float) -> RegistryError:
     return failure
 
 
-MALFORMED = (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError)
-
-
-def _tls_refused(exc: BaseException) -> bool:
-    """The TLS handshake failed on the certificate: asking again will not change it."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError) or (
-            "CERTIFICATE_VERIFY_FAILED" in str(seen)
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _worth_retrying(exc: BaseException) -> bool:
-    return not isinstance(exc, MALFORMED) and not _tls_refused(exc)
-
-
-def _transport_failure(
-    exc: BaseException, *, host: Host, reference: str | None, what: str, reading: str = ""
-) -> RegistryError:
-    """The error for a request that got no usable HTTP answer."""
-    if isinstance(exc, MALFORMED):
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return InvalidResponse(
-            f"{what}: the registry sent a malformed response{reading}: {detail}",
-            registry=host.registry, reference=reference,
-        )
-    if _tls_refused(exc):
-        return RegistryUnavailable(
-            f"{what}: TLS certificate verify failed for {host.api_host}: the registry's "
-            "certificate is not trusted by this machine (add its CA to the system's trusted "
-            "certificates)", registry=host.registry, reference=reference,
-        )
-    return RegistryUnavailable(f"{what}: {_describe(exc)}{reading}", registry=host.registry,
-                               reference=reference)
-
-
-def _describe(exc: BaseException) -> str:
-    # Transports translate their errors into httpx's: judge by the original one, since the
-    # aiohttp transport reports a dropped connection as a ConnectTimeout.
-    root = exc.__cause__ if exc.__cause__ is not None else exc
-    if isinstance(root, TimeoutError) or "timeout" in type(root).__name__.lower():
-        return "timed out"
-    text = str(root) or type(root).__name__
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        text += (" (the registry may speak plain HTTP: allow it with insecure = true in its "
-                 "[[registries]] entry)")
-    return f"cannot connect: {text}"
-
-
 async def read_bounded(
     response: httpx.Response,
     limit: int,
@@ -381,13 +287,10 @@ async def read_bounded(
         ) from exc
     except httpx.TransportError as exc:
         if isinstance(exc, MALFORMED):
-            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-            raise InvalidResponse(
-                f"{what}: the registry sent a malformed response body: {detail}",
-                registry=registry, reference=reference,
-            ) from exc
+            raise transport_failure(exc, registry=registry, api_host=registry,
+                                    reference=reference, what=f"{what} body") from exc
         raise RegistryUnavailable(
-            f"{what}: {_describe(exc)} while reading the body", registry=registry,
+            f"{what}: {describe(exc)} while reading the body", registry=registry,
             reference=reference,
         ) from exc
     return b"".join(chunks)
