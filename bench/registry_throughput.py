@@ -30,7 +30,7 @@ from tests.support.registry import start_registry
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference
 from watcher.registry import RegistryClient
-from watcher.registry.client import default_transport
+from watcher.registry.transport import default_transport
 
 TRANSPORTS: dict[str, Callable[[int], httpx.AsyncBaseTransport]] = {
     "httpx-default": lambda n: httpx.AsyncHTTPTransport(

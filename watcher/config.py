@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
+from watcher.core.reference import (
+    _HUB_ALIASES,
+    DOCKER_HUB,
+    ImageReference,
+    is_loopback,
+    parse_reference,
+)
 from watcher.core.tags import TagPolicy
 from watcher.core.tags.policy import DEFAULT_POLICY
 from watcher.errors import ConfigError, InvalidReference
@@ -194,7 +200,8 @@ def _registry(
         )
     return RegistryConfig(
         host=_normalize_host(host),
-        insecure=reader.boolean(item, f"{where}.insecure", False),
+        # Loopback registries speak plain HTTP unless told otherwise, as with Docker.
+        insecure=reader.boolean(item, f"{where}.insecure", is_loopback(host)),
         username=username,
         password=password,
         token=token,
@@ -208,7 +215,9 @@ def _registry(
 
 def _normalize_host(host: str) -> str:
     # The same aliases as image references, or credentials for an alias would never apply.
-    return DOCKER_HUB if host.lower() in _HUB_ALIASES else host
+    # Lowercased as image references are: host names are case-insensitive.
+    host = host.lower()
+    return DOCKER_HUB if host in _HUB_ALIASES else host
 
 
 def _image(reader: _Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:

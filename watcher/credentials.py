@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,38 +99,49 @@ def _from_auths_entry(entry: Mapping[str, Any], path: Path, key: str) -> Credent
 
 
 def run_helper(
-    name: str, server: str, *, path: Path | None = None, env: Mapping[str, str] | None = None
+    name: str, server: str, *, path: Path | None = None, env: Mapping[str, str] | None = None,
+    timeout: float = HELPER_TIMEOUT,
 ) -> Credentials | None:
-    """Ask ``docker-credential-NAME get`` about ``server``; None when it knows nothing."""
+    """Ask ``docker-credential-NAME get`` about ``server``; None when it knows nothing.
+
+    The helper runs in a process group of its own: one that does not answer within
+    ``timeout`` is killed with every process it started. Nothing the helper prints is ever
+    repeated in a message (it may hold a secret): a failure says the program and exit status.
+    """
     program = f"docker-credential-{name}"
     where = str(path) if path else None
     try:
-        result = subprocess.run(
-            [program, "get"], input=server.encode(), capture_output=True,
-            timeout=HELPER_TIMEOUT, check=False, env=dict(env) if env is not None else None,
+        process = subprocess.Popen(
+            [program, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=dict(env) if env is not None else None,
+            start_new_session=True,
         )
     except FileNotFoundError as exc:
-        raise ConfigError(f"credential helper {program} is not on PATH", path=where) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise ConfigError(f"credential helper {program} did not answer in {HELPER_TIMEOUT:.0f}s",
-                          path=where) from exc
+        raise ConfigError(f"credential helper {program} is not on PATH (credHelpers or "
+                          "credsStore names it)", path=where) from exc
     except OSError as exc:  # not executable, not a program, ...
         raise ConfigError(f"credential helper {program} cannot run: {exc.strerror or exc}",
                           path=where) from exc
-    output = result.stdout.decode(errors="replace").strip()
-    if result.returncode != 0:
+    try:
+        stdout, _ = process.communicate(server.encode(), timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill_group(process)
+        raise ConfigError(f"credential helper {program} did not answer in {timeout:g}s; "
+                          "it was stopped", path=where) from exc
+    except BaseException:
+        _kill_group(process)
+        raise
+    output = stdout.decode(errors="replace").strip()
+    if process.returncode != 0:
+        # Docker's helpers say "credentials not found" on stdout when they know nothing.
         if "credentials not found" in output.lower():
             return None
-        # The helper's own words, never its input or any secret it might echo back.
-        # Docker's helpers say why on stdout; a JSON answer there might hold a secret.
-        said = "" if output.startswith("{") else output
-        reason = (result.stderr.decode(errors="replace").strip() or said)[:200]
-        raise ConfigError(f"credential helper {program} failed ({result.returncode}): {reason}",
+        raise ConfigError(f"credential helper {program} failed (exit {process.returncode})",
                           path=where)
     try:
         answer = json.loads(output)
         username, secret = answer.get("Username") or "", answer["Secret"]
-    except (ValueError, KeyError, AttributeError) as exc:
+    except (ValueError, KeyError, AttributeError, RecursionError) as exc:
         raise ConfigError(f"credential helper {program} gave an unreadable answer",
                           path=where) from exc
     if not secret:
@@ -136,6 +149,17 @@ def run_helper(
     if username == "<token>":
         return Credentials(identity_token=str(secret))
     return Credentials(username=str(username), password=str(secret))
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the helper and everything it started (its own process group), then reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.kill()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+    process.wait()
 
 
 def docker_credentials(host: str, path: Path | None = None) -> Credentials | None:

@@ -146,6 +146,8 @@ def test_wrong_password_is_unauthorized_naming_the_realm(
             run(settings, lambda c, r=registry: c.resolve(r.ref(repository, "1")))
         assert caught.value.realm == realm
         assert realm in str(caught.value)
+        assert "refused the credentials" in str(caught.value)
+        assert "no credentials are configured" not in str(caught.value)
         assert "nope" not in str(caught.value)
 
 
@@ -156,9 +158,11 @@ def test_no_credentials_where_the_registry_needs_them(
     registry_token.token_server.allow_anonymous = False
     for registry in (registry_htpasswd, registry_token):
         registry.push.push_image(repository, "1")
-        with pytest.raises(Unauthorized):
+        with pytest.raises(Unauthorized) as caught:
             run(registry.settings(credentials=None),
                 lambda c, r=registry: c.resolve(r.ref(repository, "1")))
+        assert "no credentials are configured for this registry" in str(caught.value)
+        assert "refused" not in str(caught.value)
 
 
 def test_a_static_bearer_token(registry_token: RunningRegistry, repository: str) -> None:
@@ -221,5 +225,19 @@ def test_plain_http_registry_without_insecure_is_a_clear_error(
     settings = registry_htpasswd.settings(insecure=False, retries=0)
     with pytest.raises(RegistryUnavailable) as caught:
         run(settings, lambda c: c.resolve(registry_htpasswd.ref(repository, "1")))
-    assert "insecure=True" in str(caught.value)
+    assert "insecure = true" in str(caught.value)
     assert "wonderland" not in str(caught.value)
+
+
+def test_a_loopback_registry_speaks_plain_http_by_default(
+    registry_open: RunningRegistry, repository: str
+) -> None:
+    digest = registry_open.push.push_image(repository, "1")
+
+    async def work() -> Any:
+        # No settings at all for the host: the default applies, as it does to an image whose
+        # registry has no [[registries]] entry.
+        async with RegistryClient(sleep=no_sleep) as client:
+            return await client.resolve(registry_open.ref(repository, "1"))
+
+    assert asyncio.run(work()).digest == digest

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -188,3 +190,76 @@ def manifest_server(repository: str, tag: str, body: bytes, media_type: str,
         return json_reply({"errors": [{"code": "MANIFEST_UNKNOWN"}]}, 404)
 
     return handle
+
+
+class RawServer:
+    """A TCP server on loopback that answers every request with ``answer`` as raw bytes, for
+    malformed HTTP the http.server module would never send. ``answer`` is bytes, or a function
+    given the connected socket (to send headers that never end, say). ``tls`` serves HTTPS
+    with that server context. ``.connections`` counts the connections accepted."""
+
+    def __init__(self, answer: bytes | Callable[[socket.socket], None], *,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.answer = answer
+        self.tls = tls
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.port = int(self._listener.getsockname()[1])
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> RawServer:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn.settimeout(5)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:  # the client refused the handshake
+                conn.close()
+                return
+        with conn:
+            conn.settimeout(5)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                if callable(self.answer):
+                    self.answer(conn)
+                else:
+                    conn.sendall(self.answer)
+                    # Hold the connection until the client gives up on it.
+                    while not self._stop.is_set() and conn.recv(65536):
+                        pass
+            except OSError:
+                return

@@ -269,7 +269,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        from watcher.registry.client import default_transport
+        from watcher.registry.transport import default_transport
 
         self.inner = inner or default_transport()
         self.requests: list[httpx.Request] = []

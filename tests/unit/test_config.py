@@ -603,3 +603,26 @@ def test_tag_policy_errors_name_the_key(entry: str, key: str, message: str) -> N
         parse(f"[[images]]\nref = 'python'\n{entry}")
     assert caught.value.key == key
     assert message in caught.value.message
+
+
+def test_registry_hosts_compare_case_insensitively_and_loopback_is_plain_http(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "watcher.toml"
+    path.write_text(
+        "[[registries]]\nhost = 'Registry.Example:5000'\n"
+        "[[registries]]\nhost = '127.0.0.1:5000'\n"
+        "[[registries]]\nhost = 'localhost:5001'\ninsecure = false\n"
+        "[[images]]\nref = 'registry.example:5000/app:1'\n"
+    )
+    config = load_config(path)
+    configured = config.registry("registry.example:5000")
+    assert configured is not None
+    assert configured.insecure is False
+    assert config.images[0].ref.registry == "registry.example:5000"
+    loopback = config.registry("127.0.0.1:5000")
+    assert loopback is not None
+    assert loopback.insecure is True
+    told = config.registry("localhost:5001")
+    assert told is not None
+    assert told.insecure is False

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watcher.core.digest import digest_problem, is_digest
 from watcher.core.reference import ImageReference, parse_reference, split_tag
 from watcher.errors import InvalidReference, WatcherError
 
@@ -46,7 +47,7 @@ FAST = settings(max_examples=300, derandomize=True, database=None, deadline=None
         ("myhost:5000/app", "myhost:5000", "app", "latest", None),
         ("[::1]:5000/app", "[::1]:5000", "app", "latest", None),
         ("[fe80::1]/app", "[fe80::1]", "app", "latest", None),
-        ("Registry.Example.COM/app", "Registry.Example.COM", "app", "latest", None),
+        ("Registry.Example.COM/app", "registry.example.com", "app", "latest", None),
         ("a/localhost", "docker.io", "a/localhost", "latest", None),
         # A first component without '.', ':' or being localhost is a Hub namespace.
         ("myhost/app", "docker.io", "myhost/app", "latest", None),
@@ -304,3 +305,55 @@ def test_arbitrary_text_parses_or_raises_invalid_reference(text: str) -> None:
 def test_split_tag_agrees_with_parsing(text: str) -> None:
     ref = parse_reference(text)
     assert split_tag(str(ref)) == (ref.name, ref.tag)
+
+
+@pytest.mark.parametrize(
+    ("text", "registry"),
+    [
+        ("Registry.Example:5000/x", "registry.example:5000"),
+        ("registry.example:5000/x", "registry.example:5000"),
+        ("GHCR.IO/org/app", "ghcr.io"),
+        ("Index.Docker.IO/library/python", "docker.io"),
+    ],
+)
+def test_registry_hosts_compare_case_insensitively(text: str, registry: str) -> None:
+    ref = parse_reference(text)
+    assert ref.registry == registry
+    assert ref == parse_reference(text.lower())
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        SHA256,
+        "sha512:" + "b" * 128,
+        "sha384:" + "c" * 96,
+        "blake3:" + "A" * 10,  # unregistered: only the grammar applies
+        "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+        "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
+    ],
+)
+def test_valid_digests(digest: str) -> None:
+    assert is_digest(digest)
+    assert digest_problem(digest) is None
+
+
+@pytest.mark.parametrize(
+    ("digest", "reason"),
+    [
+        ("garbage-not-a-digest", "algorithm:hex"),
+        ("", "algorithm:hex"),
+        ("SHA256:" + "a" * 64, "algorithm:hex"),
+        ("sha256:" + "A" * 64, "64 lowercase hex"),
+        ("sha256:" + "a" * 63, "64 lowercase hex"),
+        ("sha512:" + "a" * 64, "128 lowercase hex"),
+        ("sha256:" + "a" * 64 + "\n", "algorithm:hex"),
+        ("sha256:" + "a" * 64 + " ", "algorithm:hex"),
+        ("sha256-:" + "a" * 64, "algorithm:hex"),
+        ("sha256:", "algorithm:hex"),
+        ("sha256:a/b", "algorithm:hex"),
+    ],
+)
+def test_malformed_digests_say_why(digest: str, reason: str) -> None:
+    assert not is_digest(digest)
+    assert reason in (digest_problem(digest) or "")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.credentials import credentials_for, normalize_host
+from tests.support import wait_until
+from watcher.credentials import credentials_for, normalize_host, run_helper
 from watcher.errors import ConfigError
 from watcher.registry import Credentials, RegistrySettings
 
@@ -76,7 +77,7 @@ def test_cred_helpers_and_store(docker_config: tuple[Path, dict[str, str], Path]
     # the store knows nothing: the auths entry still counts
     assert credentials_for("fallback.example", path, env=env) == Credentials("f", "g")
     assert credentials_for("nothing.example", path, env=env) is None
-    with pytest.raises(ConfigError, match="failed \\(3\\): boom"):
+    with pytest.raises(ConfigError, match=r"failed \(exit 3\)$"):
         credentials_for("broken.example", path, env=env)
     assert log.read_text().split() == [
         "ghcr.io", "https://index.docker.io/v1/", "fallback.example", "nothing.example",
@@ -92,15 +93,50 @@ def test_a_failing_helper_never_echoes_a_json_answer(
     with pytest.raises(ConfigError) as caught:
         credentials_for("leaky.example", path, env=env)
     assert "leaked-secret" not in caught.value.message
-    with pytest.raises(ConfigError, match="failed \\(2\\): no such login"):
+    with pytest.raises(ConfigError) as caught:
         credentials_for("saying.example", path, env=env)
+    assert caught.value.message.endswith("credential helper docker-credential-fake failed (exit 2)")
+    assert "no such login" not in caught.value.message
+
+
+def test_what_a_helper_says_on_stderr_is_never_repeated(
+    docker_config: tuple[Path, dict[str, str], Path],
+) -> None:
+    path, env, _ = docker_config
+    write(path, {"credHelpers": {"broken.example": "fake"}})
+    with pytest.raises(ConfigError) as caught:
+        credentials_for("broken.example", path, env=env)
+    assert "boom" not in caught.value.message
+    assert "credential helper docker-credential-fake failed (exit 3)" in caught.value.message
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_helper_that_hangs_is_killed_with_every_process_it_started(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = tmp_path / "docker-credential-hang"
+    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}\nsleep 300\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with pytest.raises(ConfigError, match=r"docker-credential-hang did not answer in 0\.5s"):
+        run_helper("hang", "ghcr.io", env=env, timeout=0.5)
+    started = [int(pid) for pid in pids.read_text().split()]
+    assert len(started) == 2
+    wait_until(lambda: not any(_running(pid) for pid in started), timeout=5,
+               what="the helper and its child to be gone")
 
 
 def test_missing_helper_and_bad_files(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     assert credentials_for("ghcr.io", path) is None  # no file: anonymous
     write(path, {"credHelpers": {"ghcr.io": "does-not-exist"}})
-    with pytest.raises(ConfigError, match="not on PATH"):
+    with pytest.raises(ConfigError, match="docker-credential-does-not-exist is not on PATH"):
         credentials_for("ghcr.io", path, env={"PATH": str(tmp_path)})
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read"):
@@ -147,5 +183,26 @@ def test_credentials_and_settings_validation() -> None:
         Credentials(username="u", token="t")
     with pytest.raises(ConfigError, match="max_concurrency"):
         RegistrySettings(host="r.example", max_concurrency=0)
-    assert RegistrySettings(insecure=True).scheme == "http"
-    assert RegistrySettings().scheme == "https"
+    assert RegistrySettings(insecure=True).scheme("ghcr.io") == "http"
+    assert RegistrySettings().scheme("ghcr.io") == "https"
+
+
+@pytest.mark.parametrize(
+    ("host", "plain"),
+    [
+        ("127.0.0.1:5000", True),
+        ("127.8.9.10", True),
+        ("localhost", True),
+        ("LocalHost:5000", True),
+        ("[::1]:5000", True),
+        ("::1", True),
+        ("128.0.0.1:5000", False),
+        ("localhost.example.com", False),
+        ("ghcr.io", False),
+        ("[::2]:5000", False),
+    ],
+)
+def test_loopback_registries_speak_plain_http_unless_told_otherwise(host: str, plain: bool) -> None:
+    assert RegistrySettings().plain_http(host) is plain
+    assert RegistrySettings(insecure=False).plain_http(host) is False
+    assert RegistrySettings(insecure=True).plain_http(host) is True

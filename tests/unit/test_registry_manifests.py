@@ -96,3 +96,17 @@ def test_config_digest_and_image_config() -> None:
     assert empty.created is None
     with pytest.raises(ManifestError):
         image_config(b'{"config": {"Env": "A=1"}}', "sha256:z")
+
+
+@pytest.mark.parametrize("bad", ["../../../v2/other/blobs/x", "sha256:" + "A" * 64, "garbage"])
+def test_digests_inside_bodies_are_checked_before_they_go_into_a_url(bad: str) -> None:
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        entry(bad, {"os": "linux", "architecture": "amd64"})]}).encode()
+    with pytest.raises(ManifestError, match="index entry digest"):
+        index_platforms(index)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                           "config": {"digest": bad}}).encode()
+    with pytest.raises(ManifestError, match="config descriptor digest"):
+        config_digest(manifest)
+    with pytest.raises(ManifestError, match="malformed digest"):
+        verify_digest(b"{}", bad)

@@ -1,14 +1,17 @@
 """Image references, parsed exactly as Docker parses them.
 
 ``python`` is ``docker.io/library/python:latest``; the first path component is a registry
-host only when it contains a ``.`` or a ``:`` or is ``localhost``.
+host only when it contains a ``.`` or a ``:`` or is ``localhost``. Registry hosts are
+lowercased: ``Registry.Example:5000/x`` and ``registry.example:5000/x`` are one image.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
+from watcher.core.digest import digest_problem
 from watcher.errors import InvalidReference
 
 DOCKER_HUB = "docker.io"
@@ -21,8 +24,6 @@ _DOMAIN = re.compile(
     rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9a-fA-F:.]+\])(?::(?P<port>[0-9]+))?"
 )
 _TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)  # Docker's \w is [A-Za-z0-9_]
-_DIGEST = re.compile(r"(?P<algo>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):(?P<hex>[a-zA-Z0-9=_-]{32,})")
-_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _MAX_NAME_LENGTH = 255
 
 
@@ -121,21 +122,35 @@ def _split_registry(original: str, text: str) -> tuple[str, str]:
     port = _DOMAIN.fullmatch(first).group("port")  # type: ignore[union-attr]
     if port is not None and not 0 < int(port) < 65536:
         raise InvalidReference(original, f"registry port {port} is out of range")
-    host = DOCKER_HUB if first.lower() in _HUB_ALIASES else first
-    return host, rest
+    # Host names are case-insensitive (RFC 4343): one spelling, so that settings,
+    # credentials and stored references agree on ``Registry.Example`` and ``registry.example``.
+    host = first.lower()
+    return (DOCKER_HUB if host in _HUB_ALIASES else host), rest
 
 
 def _check_digest(original: str, digest: str) -> None:
-    match = _DIGEST.fullmatch(digest)
-    if not match:
-        raise InvalidReference(original, f"digest {digest!r} is not 'algorithm:hex'")
-    expected = _HEX_LENGTHS.get(match["algo"])
-    if expected is not None and (
-        len(match["hex"]) != expected or not re.fullmatch(r"[0-9a-f]+", match["hex"])
-    ):
-        raise InvalidReference(
-            original, f"a {match['algo']} digest has {expected} lowercase hex characters"
-        )
+    # Docker's reference grammar asks at least 32 characters of any algorithm's encoding.
+    problem = digest_problem(digest)
+    if len(digest.partition(":")[2]) < 32:
+        problem = f"{digest!r} is not 'algorithm:hex' (at least 32 characters after ':')"
+    if problem is not None:
+        raise InvalidReference(original, f"digest {problem}")
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1``, with or without a port: where Docker speaks
+    plain HTTP without being told to (``127.0.0.1:5000``, ``[::1]:5000``, ``localhost``)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name[1:]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def split_tag(canonical: str) -> tuple[str, str | None]:

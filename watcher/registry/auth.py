@@ -15,7 +15,8 @@ from types import MappingProxyType
 import httpx
 
 from watcher.errors import InvalidResponse, Unauthorized
-from watcher.registry.http import Host, Requester, error_for_status, read_bounded
+from watcher.registry.failures import error_for_status
+from watcher.registry.http import Host, Requester, read_bounded
 
 DEFAULT_EXPIRES_IN = 60.0
 MAX_TOKEN_RESPONSE = 1024 * 1024
@@ -162,6 +163,18 @@ class Authenticator:
                 host, method, url, headers={**headers, **authz}, reference=reference, what=what,
                 follow_redirects=follow_redirects,
             ) as response:
+                if response.status_code in (401, 403) and not host.same_origin(
+                    response.request.url
+                ):
+                    # A redirect led elsewhere (a blob store) and that host wants credentials
+                    # of its own: the registry's never go there, nor a token from its realm.
+                    raise Unauthorized(
+                        f"{what}: redirected to {response.request.url.netloc.decode()}, which "
+                        f"asks for credentials ({response.status_code}); watcher sends "
+                        "credentials only to the registry itself",
+                        registry=host.registry, reference=reference,
+                        status=response.status_code,
+                    )
                 if response.status_code == 401 and attempt == 0:
                     learned = self._learn(host, response)
                     stale = authz.get("Authorization", "").partition(" ")[2] or None
@@ -174,6 +187,7 @@ class Authenticator:
                     raise error_for_status(
                         response.status_code, registry=host.registry, reference=reference,
                         what=what, realm=known.realm if known else None,
+                        has_credentials=host.settings.credentials is not None,
                     )
                 yield response
                 return
@@ -218,10 +232,11 @@ class Authenticator:
         url = httpx.URL(realm)
         creds = host.settings.credentials
         secret = creds is not None and (creds.basic is not None or creds.identity_token)
-        if url.scheme != "https" and secret and not host.settings.insecure:
+        if url.scheme != "https" and secret and not host.plain_http:
             raise Unauthorized(
                 f"refusing to send credentials over plain HTTP to the token realm {realm!r}; "
-                "allow plain HTTP for this registry with insecure=True if that is intended",
+                "allow plain HTTP for this registry with insecure = true in its [[registries]] "
+                "entry if that is intended",
                 realm=realm, registry=host.registry, reference=reference,
             )
         query = {"scope": scope}
@@ -250,7 +265,7 @@ class Authenticator:
             if response.status_code != 200:
                 raise error_for_status(
                     response.status_code, registry=host.registry, reference=reference,
-                    what=what, realm=realm,
+                    what=what, realm=realm, has_credentials=bool(secret),
                 )
             body = await read_bounded(
                 response, MAX_TOKEN_RESPONSE, registry=host.registry, reference=reference,
@@ -260,7 +275,7 @@ class Authenticator:
             document = json.loads(body)
             token = document.get("token") or document.get("access_token")
             expires_in = float(document.get("expires_in") or DEFAULT_EXPIRES_IN)
-        except (ValueError, AttributeError, TypeError) as exc:
+        except (ValueError, AttributeError, TypeError, RecursionError) as exc:
             raise InvalidResponse(
                 f"{what}: unreadable token response", registry=host.registry, reference=reference
             ) from exc

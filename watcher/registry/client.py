@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Self, TypeVar
 
 import httpx
 
+from watcher.core.digest import algorithm_of, digest_problem
 from watcher.core.observation import (
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
@@ -22,23 +24,16 @@ from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageReferen
 from watcher.errors import ConfigError, InvalidResponse, NotFound
 from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
+from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
-from watcher.registry.http import Host, Requester, Sleep, error_for_status, read_bounded
+from watcher.registry.http import Host, Requester, Sleep, read_bounded, retry_budget
 from watcher.registry.settings import RegistrySettings
+from watcher.registry.transport import default_transport
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
-
-
-def default_transport() -> httpx.AsyncBaseTransport:
-    """The transport chosen by measurement (docs/registry.md): httpx API over aiohttp."""
-    from httpx_aiohttp import AiohttpTransport
-
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    )
-    return transport
 
 
 class RegistryClient:
@@ -90,6 +85,29 @@ class RegistryClient:
         known = self._hosts.get(api_host)
         return known.rate_limit if known else None
 
+    async def resolve(
+        self, ref: ImageReference, known: ManifestObservation | None = None
+    ) -> ManifestObservation:
+        """What ``ref`` points to now. One HEAD when the digest equals ``known.digest``.
+
+        A ``Docker-Content-Digest`` that is missing or not a valid digest, or a HEAD the
+        registry does not support (405, 501), falls back to a GET whose body is hashed. A
+        digest in another algorithm than ``known``'s (sha512 for a stored sha256) is compared
+        in ``known``'s algorithm: the same manifest is ``known``, not a change.
+        """
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._resolve_now(ref, known)
+
+    async def list_tags(self, ref: ImageReference) -> list[str]:
+        """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._list_tags_now(ref)
+
+    async def image_config(self, ref: ImageReference, platform: str | None = None) -> ImageConfig:
+        """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            return await self._image_config_now(ref, platform)
+
     def _host(self, ref: ImageReference) -> Host:
         host = self._hosts.get(ref.api_host)
         if host is None:
@@ -97,26 +115,21 @@ class RegistryClient:
                                                     self.settings_for(ref))
         return host
 
-    async def resolve(
-        self, ref: ImageReference, known: ManifestObservation | None = None
+    async def _resolve_now(
+        self, ref: ImageReference, known: ManifestObservation | None
     ) -> ManifestObservation:
-        """What ``ref`` points to now. One HEAD when the digest equals ``known.digest``."""
         host = self._host(ref)
-        url = self._url(host, ref, f"manifests/{ref.manifest_reference}")
-        async with self._auth.request(
-            host, "HEAD", url, headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref),
-            reference=str(ref), what="manifest HEAD",
-        ) as response:
-            _expect_ok(response, host, ref, "manifest HEAD")
-            digest = response.headers.get("docker-content-digest")
-            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        digest, media_type = await self._head(host, ref)
+        if digest and ref.digest and algorithm_of(digest) != algorithm_of(ref.digest):
+            digest = None  # compare in the requested algorithm: the GET verifies it
         if ref.digest and digest and digest != ref.digest:
             raise InvalidResponse(f"asked for {ref.digest}, the registry answered {digest}",
                                   registry=ref.registry, reference=str(ref))
         body: bytes | None = None
-        if not digest:
+        if not digest or (known is not None
+                          and algorithm_of(digest) != algorithm_of(known.digest)):
             body, digest, media_type = await self._manifest(host, ref, ref.manifest_reference)
-        if known is not None and known.digest == digest:
+        if known is not None and known.digest in (digest, _rehash(body, known.digest)):
             return known
         if media_type in MANIFEST_MEDIA_TYPES and media_type not in INDEX_MEDIA_TYPES:
             return ManifestObservation(digest, media_type)
@@ -127,8 +140,22 @@ class RegistryClient:
             return ManifestObservation(digest, media_type, platforms)
         return ManifestObservation(digest, media_type)
 
-    async def list_tags(self, ref: ImageReference) -> list[str]:
-        """Every tag of ``ref``'s repository, following ``Link: rel="next"`` pages."""
+    async def _head(self, host: Host, ref: ImageReference) -> tuple[str | None, str]:
+        """(digest, media type) from a HEAD; no digest when the registry gave no valid one."""
+        url = self._url(host, ref, f"manifests/{ref.manifest_reference}")
+        async with self._auth.request(
+            host, "HEAD", url, headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref),
+            reference=str(ref), what="manifest HEAD", follow_redirects=True,
+        ) as response:
+            if response.status_code in (405, 501):
+                log.debug("%s: HEAD answered %d; using GET", ref, response.status_code)
+                return None, ""
+            _expect_ok(response, host, ref, "manifest HEAD")
+            claimed = response.headers.get("docker-content-digest")
+            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        return _valid_digest(claimed, ref), media_type
+
+    async def _list_tags_now(self, ref: ImageReference) -> list[str]:
         host = self._host(ref)
         settings = host.settings
         url = httpx.URL(self._url(host, ref, "tags/list"))
@@ -137,7 +164,7 @@ class RegistryClient:
         for _ in range(settings.max_tag_pages):
             async with self._auth.request(
                 host, "GET", str(url), headers={"Accept": "application/json"}, scope=_scope(ref),
-                reference=str(ref), what="tag list",
+                reference=str(ref), what="tag list", follow_redirects=True,
             ) as response:
                 _expect_ok(response, host, ref, "tag list")
                 body = await read_bounded(response, page_limit, registry=ref.registry,
@@ -162,8 +189,7 @@ class RegistryClient:
             "raise max_tag_pages to list them all", registry=ref.registry, reference=str(ref),
         )
 
-    async def image_config(self, ref: ImageReference, platform: str | None = None) -> ImageConfig:
-        """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
+    async def _image_config_now(self, ref: ImageReference, platform: str | None) -> ImageConfig:
         host = self._host(ref)
         body, _, media_type = await self._manifest(host, ref, ref.manifest_reference)
         if media_type in INDEX_MEDIA_TYPES:
@@ -201,15 +227,17 @@ class RegistryClient:
         async with self._auth.request(
             host, "GET", self._url(host, ref, f"manifests/{reference}"),
             headers={"Accept": ACCEPT_MANIFESTS}, scope=_scope(ref), reference=str(ref), what=what,
+            follow_redirects=True,
         ) as response:
             _expect_ok(response, host, ref, what)
             body = await read_bounded(response, host.settings.max_manifest_bytes,
                                       registry=ref.registry, reference=str(ref), what=what,
                                       within=host.settings.timeout)
-            claimed = response.headers.get("docker-content-digest")
+            claimed = _valid_digest(response.headers.get("docker-content-digest"), ref)
             content_type = response.headers.get("content-type")
         requested = reference if ":" in reference else None
-        digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, claimed, requested),
+        # Verified against both; named as requested (a pinned sha256 stays sha256).
+        digest = self._parse(host, ref, lambda d: manifests.verify_digest(d, requested, claimed),
                              body)
         media_type = self._parse(host, ref, lambda d: manifests.media_type_of(d, content_type),
                                  body)
@@ -227,6 +255,27 @@ class RegistryClient:
             raise InvalidResponse(str(exc), registry=ref.registry, reference=str(ref)) from exc
 
 
+def _valid_digest(claimed: str | None, ref: ImageReference) -> str | None:
+    """``claimed`` when it is a digest we can verify, else ``None`` (the body is hashed)."""
+    if not claimed:
+        return None
+    problem = digest_problem(claimed)
+    if problem is None and algorithm_of(claimed) not in manifests.ALGORITHMS:
+        problem = f"algorithm {algorithm_of(claimed)!r} is not supported"
+    if problem is not None:
+        log.debug("%s: ignoring Docker-Content-Digest: %s", ref, problem)
+        return None
+    return claimed
+
+
+def _rehash(body: bytes | None, like: str) -> str | None:
+    """The digest of ``body`` in the algorithm of ``like``, when it differs and is known."""
+    algorithm = algorithm_of(like)
+    if body is None or algorithm not in manifests.ALGORITHMS:
+        return None
+    return manifests.compute_digest(body, algorithm)
+
+
 def _scope(ref: ImageReference) -> str:
     return f"repository:{ref.repository}:pull"
 
@@ -242,6 +291,8 @@ def _tags_page(body: bytes) -> list[str]:
         document = json.loads(body)
     except ValueError as exc:
         raise manifests.ManifestError(f"tag list is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise manifests.ManifestError("tag list is JSON nested too deeply to read") from exc
     tags = document.get("tags") if isinstance(document, dict) else None
     if tags is None and isinstance(document, dict):
         return []

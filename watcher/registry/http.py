@@ -1,24 +1,25 @@
-"""The HTTP layer: timeouts, retries with backoff, 429 handling, rate-limit headers, redirects
-that never carry credentials to another origin, bounded reads, and the one mapping from an
-HTTP status to a watcher error."""
+"""The HTTP layer: timeouts, retries with backoff and a budget, 429 handling, rate-limit
+headers, redirects that never carry credentials to another origin, bounded reads. What a
+failure means is decided in :mod:`watcher.registry.failures`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpx
 
-from watcher.errors import (
-    InvalidResponse,
-    NotFound,
-    RateLimited,
-    RegistryError,
-    RegistryUnavailable,
-    Unauthorized,
+from watcher.errors import InvalidResponse, RegistryError, RegistryUnavailable
+from watcher.registry.failures import (
+    MALFORMED,
+    describe,
+    error_for_status,
+    transport_failure,
+    worth_retrying,
 )
 from watcher.registry.headers import RateLimit, parse_rate_limit, parse_retry_after
 from watcher.registry.settings import RegistrySettings
@@ -39,45 +40,19 @@ class Host:
     settings: RegistrySettings
     semaphore: asyncio.Semaphore = field(init=False)
     rate_limit: RateLimit | None = None
+    plain_http: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+        self.plain_http = self.settings.plain_http(self.api_host)
 
     @property
     def base_url(self) -> str:
-        return f"{self.settings.scheme}://{self.api_host}"
+        return f"{'http' if self.plain_http else 'https'}://{self.api_host}"
 
     def same_origin(self, url: httpx.URL) -> bool:
         base = httpx.URL(self.base_url)
         return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
-
-
-def error_for_status(
-    status: int,
-    *,
-    registry: str,
-    reference: str | None,
-    what: str,
-    retry_after: float | None = None,
-    realm: str | None = None,
-) -> RegistryError:
-    """THE mapping from an HTTP status to a watcher error; every message says what failed."""
-    kwargs = {"registry": registry, "reference": reference, "status": status}
-    if status == 404:
-        return NotFound(f"{what}: not found (404)", **kwargs)  # type: ignore[arg-type]
-    if status in (401, 403):
-        where = f" for realm {realm!r}" if realm else ""
-        return Unauthorized(
-            f"{what}: access denied{where} ({status}); check the credentials for this registry",
-            realm=realm,
-            **kwargs,
-        )
-    if status == 429:
-        wait = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
-        return RateLimited(f"{what}: rate limited (429){wait}", retry_after=retry_after, **kwargs)
-    if status >= 500:
-        return RegistryUnavailable(f"{what}: server error ({status})", **kwargs)  # type: ignore[arg-type]
-    return InvalidResponse(f"{what}: unexpected HTTP status {status}", **kwargs)  # type: ignore[arg-type]
 
 
 def _retryable(status: int) -> bool:
@@ -113,24 +88,29 @@ class Requester:
     ) -> AsyncIterator[httpx.Response]:
         """Yield the first response worth reading (2xx, 3xx when not following, 4xx but 429).
 
-        ``bounded`` holds one of the host's concurrency permits for the whole exchange.
+        ``bounded`` holds one of the host's concurrency permits while a request is in flight
+        and while the response yielded is read, never while waiting to retry.
         Authorization goes only to the host's own origin: a redirect elsewhere drops it.
         """
         async with AsyncExitStack() as stack:
-            if bounded:
-                await stack.enter_async_context(host.semaphore)
             target = httpx.URL(url)
             hop_headers = dict(headers)
             for _ in range(MAX_REDIRECTS + 1):
                 response = await self._send(
-                    host, method, target, hop_headers, reference, what, content
+                    host, method, target, hop_headers, reference, what, content, bounded
                 )
                 if not (follow_redirects and response.status_code in REDIRECTS):
+                    if bounded:
+                        stack.callback(host.semaphore.release)
                     stack.push_async_callback(response.aclose)
                     yield response
                     return
                 location = response.headers.get("location")
-                await response.aclose()
+                try:
+                    await response.aclose()
+                finally:
+                    if bounded:
+                        host.semaphore.release()
                 if not location:
                     raise InvalidResponse(
                         f"{what}: redirect without a Location", registry=host.registry,
@@ -155,45 +135,79 @@ class Requester:
         reference: str | None,
         what: str,
         content: bytes | None,
+        bounded: bool,
     ) -> httpx.Response:
-        settings = host.settings
+        """One response, retried as needed; it holds a permit when ``bounded`` (the caller
+        releases it). Permits are released while waiting to retry."""
         attempt = 0
         while True:
-            request = self._client.build_request(
-                method, url, headers=headers, content=content,
-                timeout=httpx.Timeout(settings.timeout),
-            )
+            if bounded:
+                await host.semaphore.acquire()
+            holding = bounded
             try:
-                async with asyncio.timeout(settings.timeout * 2):
-                    response = await self._client.send(request, stream=True)
-            except (httpx.TransportError, TimeoutError) as exc:
-                if attempt >= settings.retries:
-                    raise RegistryUnavailable(
-                        f"{what}: {_describe(exc)} (after {attempt + 1} attempts)",
-                        registry=host.registry, reference=reference,
-                    ) from exc
-                delay = self.backoff(settings, attempt)
-                log.debug("%s on %s: %s; retrying in %.2fs", what, host.registry, exc, delay)
-            else:
-                if host.same_origin(url):
-                    self._note_rate_limit(host, response)
-                if not _retryable(response.status_code):
-                    return response
-                await response.aclose()
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                too_long = retry_after is not None and retry_after > settings.max_retry_after
-                if attempt >= settings.retries or too_long:
-                    raise error_for_status(
-                        response.status_code, registry=host.registry, reference=reference,
-                        what=what, retry_after=retry_after,
-                    )
-                delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
-                log.debug(
-                    "%s on %s: HTTP %d; retrying in %.2fs",
-                    what, host.registry, response.status_code, delay,
+                outcome = await self._attempt(
+                    host, method, url, headers, reference, what, content, attempt
                 )
+                if isinstance(outcome, httpx.Response):
+                    holding = False  # handed to the caller with the response
+                    return outcome
+                failure, delay = outcome
+            finally:
+                if holding:
+                    host.semaphore.release()
+            budget = _budget.get()
+            if budget is not None:
+                if delay > budget.remaining:
+                    raise _gave_up(failure, budget.limit)
+                budget.remaining -= delay
+            log.debug("%s on %s: %s; retrying in %.2fs", what, host.registry, failure, delay)
             await self._sleep(delay)
             attempt += 1
+
+    async def _attempt(
+        self,
+        host: Host,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        reference: str | None,
+        what: str,
+        content: bytes | None,
+        attempt: int,
+    ) -> httpx.Response | tuple[RegistryError, float]:
+        """Send once: the response when it is final, else (why, how long to wait before the
+        next attempt). Raises the error when it is final and a failure."""
+        settings = host.settings
+        request = self._client.build_request(
+            method, url, headers=headers, content=content,
+            timeout=httpx.Timeout(settings.timeout),
+        )
+        try:
+            async with asyncio.timeout(settings.timeout * 2):
+                response = await self._client.send(request, stream=True)
+        except (httpx.TransportError, TimeoutError) as exc:
+            failure = transport_failure(exc, registry=host.registry, api_host=host.api_host,
+                                        reference=reference, what=what)
+            if attempt >= settings.retries or not worth_retrying(exc):
+                if attempt:
+                    failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)
+                raise failure from exc
+            return failure, self.backoff(settings, attempt)
+        if host.same_origin(url):
+            self._note_rate_limit(host, response)
+        if not _retryable(response.status_code):
+            return response
+        await response.aclose()
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        failure = error_for_status(
+            response.status_code, registry=host.registry, reference=reference,
+            what=what, retry_after=retry_after,
+        )
+        too_long = retry_after is not None and retry_after > settings.max_retry_after
+        if attempt >= settings.retries or too_long:
+            raise failure
+        delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
+        return failure, delay
 
     @staticmethod
     def _note_rate_limit(host: Host, response: httpx.Response) -> None:
@@ -204,16 +218,34 @@ class Requester:
             host.rate_limit = quota
 
 
-def _describe(exc: BaseException) -> str:
-    # Transports translate their errors into httpx's: judge by the original one, since the
-    # aiohttp transport reports a dropped connection as a ConnectTimeout.
-    root = exc.__cause__ if exc.__cause__ is not None else exc
-    if isinstance(root, TimeoutError) or "timeout" in type(root).__name__.lower():
-        return "timed out"
-    text = str(root) or type(root).__name__
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        text += " (the registry may speak plain HTTP: allow it with insecure=True)"
-    return f"cannot connect: {text}"
+@dataclass
+class RetryBudget:
+    """How much waiting between retries one client call may still spend."""
+
+    limit: float
+    remaining: float
+
+
+_budget: ContextVar[RetryBudget | None] = ContextVar("watcher_retry_budget", default=None)
+
+
+@contextmanager
+def retry_budget(limit: float) -> Iterator[None]:
+    """Cap the time all retries within this block wait, together (an outer block wins)."""
+    if _budget.get() is not None:
+        yield
+        return
+    token = _budget.set(RetryBudget(limit, limit))
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _gave_up(failure: RegistryError, limit: float) -> RegistryError:
+    failure.args = (f"{failure.message} (gave up: retrying would wait longer than "
+                    f"max_retry_time={limit:g}s in all)",)
+    return failure
 
 
 async def read_bounded(
@@ -254,8 +286,11 @@ async def read_bounded(
             reference=reference,
         ) from exc
     except httpx.TransportError as exc:
+        if isinstance(exc, MALFORMED):
+            raise transport_failure(exc, registry=registry, api_host=registry,
+                                    reference=reference, what=f"{what} body") from exc
         raise RegistryUnavailable(
-            f"{what}: {_describe(exc)} while reading the body", registry=registry,
+            f"{what}: {describe(exc)} while reading the body", registry=registry,
             reference=reference,
         ) from exc
     return b"".join(chunks)

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from watcher.core.digest import digest_problem
 from watcher.core.observation import (
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
     ImageConfig,
 )
 
-_ALGORITHMS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+ALGORITHMS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 ATTESTATION_ANNOTATION = "vnd.docker.reference.type"
 
 
@@ -24,7 +25,7 @@ class ManifestError(ValueError):
 
 def compute_digest(body: bytes, algorithm: str = "sha256") -> str:
     try:
-        hasher = _ALGORITHMS[algorithm]
+        hasher = ALGORITHMS[algorithm]
     except KeyError:
         raise ManifestError(f"unsupported digest algorithm {algorithm!r}") from None
     return f"{algorithm}:{hasher(body).hexdigest()}"
@@ -36,6 +37,8 @@ def verify_digest(body: bytes, *claimed: str | None) -> str:
     for claim in claimed:
         if not claim:
             continue
+        if (problem := digest_problem(claim)) is not None:
+            raise ManifestError(f"cannot verify against a malformed digest: {problem}")
         algorithm = claim.partition(":")[0]
         actual = compute_digest(body, algorithm)
         if actual != claim:
@@ -49,6 +52,8 @@ def _load(body: bytes, what: str) -> dict[str, Any]:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{what} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ManifestError(f"{what} is JSON nested too deeply to read") from exc
     if not isinstance(document, dict):
         raise ManifestError(f"{what} is not a JSON object")
     return document
@@ -92,6 +97,8 @@ def index_platforms(body: bytes) -> Mapping[str, str]:
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
             raise ManifestError("index entry without a digest")
+        if (problem := digest_problem(entry["digest"])) is not None:
+            raise ManifestError(f"index entry digest: {problem}")
         annotations = entry.get("annotations") or {}
         if isinstance(annotations, dict) and ATTESTATION_ANNOTATION in annotations:
             continue
@@ -119,6 +126,8 @@ def config_digest(body: bytes) -> str:
     config = _load(body, "manifest").get("config")
     if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
         raise ManifestError("manifest has no config descriptor")
+    if (problem := digest_problem(config["digest"])) is not None:
+        raise ManifestError(f"config descriptor digest: {problem}")
     return str(config["digest"])
 
 

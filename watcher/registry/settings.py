@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from watcher.core.reference import is_loopback
 from watcher.errors import ConfigError
 
 MiB = 1024 * 1024
@@ -55,15 +56,20 @@ class RegistrySettings:
     """How to talk to one registry.
 
     ``insecure`` allows plain HTTP for this host: the client then speaks ``http://`` to it, and
-    credentials may travel over HTTP to it and to the token server it names. Without it, the
-    client speaks HTTPS and refuses to send credentials anywhere over plain HTTP.
+    credentials may travel over HTTP to it and to the token server it names. ``False``: the
+    client speaks HTTPS and refuses to send credentials anywhere over plain HTTP. ``None`` (the
+    default) decides as Docker does: plain HTTP for a loopback host (``localhost``,
+    ``127.0.0.0/8``, ``::1``), HTTPS for every other.
 
     ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
     once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
+    ``max_retry_time`` caps the waits between retries of one client call (``resolve``,
+    ``list_tags``, ``image_config``) added together: a call that would wait longer fails
+    with the last error instead.
     """
 
     host: str = "*"
-    insecure: bool = False
+    insecure: bool | None = None
     credentials: Credentials | None = None
     max_concurrency: int = 8
     timeout: float = 10.0
@@ -71,6 +77,7 @@ class RegistrySettings:
     max_tag_pages: int = 100
     max_tags: int = 50_000
     max_retry_after: float = 60.0
+    max_retry_time: float = 120.0
     backoff_base: float = 0.5
     backoff_max: float = 10.0
     max_manifest_bytes: int = 4 * MiB
@@ -84,6 +91,7 @@ class RegistrySettings:
             "max_tag_pages": self.max_tag_pages >= 1,
             "max_tags": self.max_tags >= 1,
             "max_retry_after": self.max_retry_after >= 0,
+            "max_retry_time": self.max_retry_time >= 0,
             "backoff_base": self.backoff_base >= 0,
             "backoff_max": self.backoff_max >= 0,
             "max_manifest_bytes": self.max_manifest_bytes >= 1,
@@ -95,6 +103,9 @@ class RegistrySettings:
                     f"{getattr(self, key)!r} is out of range", key=f"{self.host}.{key}"
                 )
 
-    @property
-    def scheme(self) -> str:
-        return "http" if self.insecure else "https"
+    def plain_http(self, api_host: str) -> bool:
+        """Whether to speak plain HTTP to ``api_host`` (see ``insecure``)."""
+        return self.insecure if self.insecure is not None else is_loopback(api_host)
+
+    def scheme(self, api_host: str) -> str:
+        return "http" if self.plain_http(api_host) else "https"

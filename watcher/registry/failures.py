@@ -1,0 +1,110 @@
+"""What a failed HTTP exchange means: THE mapping from an HTTP status to a watcher error, and
+the error for a request that got no usable answer (unreachable, untrusted TLS, malformed)."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+
+from watcher.errors import (
+    InvalidResponse,
+    NotFound,
+    RateLimited,
+    RegistryError,
+    RegistryUnavailable,
+    Unauthorized,
+)
+
+
+def error_for_status(
+    status: int,
+    *,
+    registry: str,
+    reference: str | None,
+    what: str,
+    retry_after: float | None = None,
+    realm: str | None = None,
+    has_credentials: bool | None = None,
+) -> RegistryError:
+    """THE mapping from an HTTP status to a watcher error; every message says what failed.
+
+    ``has_credentials`` tells a 401/403 without credentials ("no credentials are configured")
+    from credentials refused ("check the username and password"); ``None`` when unknown.
+    """
+    kwargs = {"registry": registry, "reference": reference, "status": status}
+    if status == 404:
+        return NotFound(f"{what}: not found (404)", **kwargs)  # type: ignore[arg-type]
+    if status in (401, 403):
+        where = f" for realm {realm!r}" if realm else ""
+        if has_credentials is False:
+            refusal = "authentication required" if status == 401 else "access denied"
+            hint = (f"{refusal}{where} ({status}) and no credentials are configured for this "
+                    "registry; add them to the config file or log in with 'docker login'")
+        elif has_credentials and status == 401:
+            hint = (f"the registry refused the credentials{where} (401); check the username "
+                    "and password or token configured for this registry")
+        elif has_credentials:
+            hint = (f"access denied{where} (403): the credentials configured for this registry "
+                    "are not allowed to pull this repository")
+        else:
+            hint = f"access denied{where} ({status}); check the credentials for this registry"
+        return Unauthorized(f"{what}: {hint}", realm=realm, **kwargs)
+    if status == 429:
+        wait = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
+        return RateLimited(f"{what}: rate limited (429){wait}", retry_after=retry_after, **kwargs)
+    if status >= 500:
+        return RegistryUnavailable(f"{what}: server error ({status})", **kwargs)  # type: ignore[arg-type]
+    return InvalidResponse(f"{what}: unexpected HTTP status {status}", **kwargs)  # type: ignore[arg-type]
+
+
+MALFORMED = (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError)
+
+
+def tls_refused(exc: BaseException) -> bool:
+    """The TLS handshake failed on the certificate: asking again will not change it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or (
+            "CERTIFICATE_VERIFY_FAILED" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    return not isinstance(exc, MALFORMED) and not tls_refused(exc)
+
+
+def transport_failure(
+    exc: BaseException, *, registry: str, api_host: str, reference: str | None, what: str
+) -> RegistryError:
+    """The error for a request that got no usable HTTP answer."""
+    if isinstance(exc, MALFORMED):
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return InvalidResponse(
+            f"{what}: the registry sent a malformed response: {detail}",
+            registry=registry, reference=reference,
+        )
+    if tls_refused(exc):
+        return RegistryUnavailable(
+            f"{what}: TLS certificate verify failed for {api_host}: the registry's "
+            "certificate is not trusted by this machine (add its CA to the system's trusted "
+            "certificates)", registry=registry, reference=reference,
+        )
+    return RegistryUnavailable(f"{what}: {describe(exc)}", registry=registry,
+                               reference=reference)
+
+
+def describe(exc: BaseException) -> str:
+    # Transports translate their errors into httpx's: judge by the original one, since the
+    # aiohttp transport reports a dropped connection as a ConnectTimeout.
+    root = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(root, TimeoutError) or "timeout" in type(root).__name__.lower():
+        return "timed out"
+    text = str(root) or type(root).__name__
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        text += (" (the registry may speak plain HTTP: allow it with insecure = true in its "
+                 "[[registries]] entry)")
+    return f"cannot connect: {text}"
