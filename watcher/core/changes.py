@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from watcher.core.observation import ManifestObservation
+from watcher.core.platform import missing_platforms, normalize_platform, spellings
 from watcher.core.tags import TagPolicy, rank_tags
 
 
@@ -44,6 +45,7 @@ class HistoryKind(StrEnum):
 
     BASELINE = "baseline"
     DIGEST_CHANGED = "digest_changed"
+    INDEX_CHANGED = "index_changed"
     NEW_VERSION = "new_version"
     TAG_REMOVED = "tag_removed"
     TAG_RESTORED = "tag_restored"
@@ -83,6 +85,13 @@ class ImageState:
     last_error_status: int | None = None
     failing_since: datetime | None = None
     failure_count: int = 0
+    # Configured platforms the image's index does not have at all (as spelled in the config).
+    missing_platforms: tuple[str, ...] = ()
+    # Why the last tag listing failed; None when it succeeded or was not wanted.
+    tags_error: str | None = None
+    # The newer tags the user acknowledged (``watcher ack``): not "newer version" any more.
+    acknowledged_same_line: str | None = None
+    acknowledged_newest: str | None = None
 
     @property
     def seen(self) -> bool:
@@ -93,12 +102,18 @@ class ImageState:
     def failing(self) -> bool:
         return self.failure_count > 0
 
+    @property
+    def removal_suspected(self) -> bool:
+        """The last check answered "not found" once: a second one reports the removal."""
+        return self.failing and self.last_error_status == 404 and self.seen and not self.removed
+
 
 @dataclass(frozen=True)
 class Observation:
     """The outcome of one check: a manifest (or why there is none) and the newer-tag answers.
 
-    ``newer`` is None when tags were not listed or listing failed: the previous answer stands.
+    ``newer`` is None when tags were not listed or listing failed: the previous answer stands;
+    ``tags_error`` says why listing failed.
     """
 
     checked_at: datetime
@@ -108,6 +123,7 @@ class Observation:
     error: str | None = None
     error_status: int | None = None
     not_found: bool = False
+    tags_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,17 +171,24 @@ def changed_platforms(
 ) -> dict[str, str]:
     """Platforms whose digest differs, mapped to ``added``, ``removed`` or ``changed``.
 
-    With ``watched`` set, other platforms are ignored entirely.
+    Platforms compare by their normalised spelling (``linux/arm64`` is ``linux/arm64/v8``) and
+    are named as the registry spells them now (as it spelled them before, for a removed one).
+    Attestation entries are never platforms. With ``watched`` set, other platforms are ignored.
     """
+    before_names, after_names = spellings(old), spellings(new)
+    before = {key: old[name] for key, name in before_names.items()}
+    after = {key: new[name] for key, name in after_names.items()}
+    wanted = None if watched is None else {normalize_platform(p) for p in watched}
     result: dict[str, str] = {}
-    for platform in sorted(set(old) | set(new)):
-        if watched is not None and platform not in watched:
+    for key in set(before) | set(after):
+        if wanted is not None and key not in wanted:
             continue
-        before, after = old.get(platform), new.get(platform)
-        if before == after:
+        was, now = before.get(key), after.get(key)
+        if was == now:
             continue
-        result[platform] = "added" if before is None else "removed" if after is None else "changed"
-    return result
+        name = after_names.get(key) or before_names[key]
+        result[name] = "added" if was is None else "removed" if now is None else "changed"
+    return dict(sorted(result.items()))
 
 
 def decide(
@@ -209,14 +232,20 @@ def _failed(old: ImageState, obs: Observation) -> CheckDecision:
 
 
 def _tag_missing(old: ImageState, obs: Observation) -> CheckDecision:
-    """A 404 after the tag was seen is ``tag_removed``, once; before that it is an error."""
-    if not old.seen or old.removed:
+    """Two 404s in a row after the tag was seen are ``tag_removed``, once.
+
+    The first 404 is a failed check only: a registry that briefly serves empty storage must
+    not report every tag removed. Before the tag was ever seen a 404 is an error.
+    """
+    if old.removed:
+        # Still gone: already reported; count it as a failing check without new rows.
+        image = replace(_failed(old, obs).image, changes=old.changes)
+        return CheckDecision(CheckState.ERROR, image)
+    if not old.removal_suspected:
+        # Never seen, or the first "not found": a failed check; the next one decides.
         decision = _failed(old, obs)
-        if old.removed:
-            # Still gone: already reported; count it as a failing check without new rows.
-            image = replace(decision.image, changes=old.changes)
-            return CheckDecision(CheckState.ERROR, image)
-        return decision
+        image = replace(decision.image, last_error_status=obs.error_status or 404)
+        return CheckDecision(CheckState.ERROR, image, decision.history)
     at = obs.checked_at
     generation = old.changes + 1
     data: dict[str, Any] = {"tag_digest": old.digest}
@@ -269,6 +298,8 @@ def _observed(
         failure_count=0,
         failing_since=None,
         removed=False,
+        missing_platforms=tuple(missing_platforms(policy.platforms, manifest.platforms)),
+        tags_error=obs.tags_error,
     )
 
     if old.failing:
@@ -296,20 +327,17 @@ def _observed(
             image, digest=manifest.digest, platforms=manifest.platforms, last_changed_at=at
         )
     elif manifest.digest != old.digest:
-        platforms = changed_platforms(old.platforms, manifest.platforms, policy.platforms)
-        relevant = (
-            bool(platforms)
-            or policy.platforms is None
-            or not (old.platforms and manifest.platforms)
-        )
         image = replace(image, digest=manifest.digest, platforms=manifest.platforms)
-        if relevant:
+        moved = {"old_digest": old.digest, "new_digest": manifest.digest}
+        platforms = changed_platforms(old.platforms, manifest.platforms, policy.platforms)
+        both_indexes = bool(old.platforms and manifest.platforms)
+        if both_indexes and not changed_platforms(old.platforms, manifest.platforms):
+            # The index moved but no platform's image did (attestations added or rebuilt,
+            # annotations, the same list re-serialised or re-pushed): nothing to rebuild.
+            add(HistoryKind.INDEX_CHANGED, moved, None, "")
+        elif platforms or policy.platforms is None or not both_indexes:
             state = CheckState.CHANGED
-            data = {
-                "old_digest": old.digest,
-                "new_digest": manifest.digest,
-                "changed_platforms": platforms,
-            }
+            data = {**moved, "changed_platforms": platforms}
             add(
                 HistoryKind.DIGEST_CHANGED,
                 data,
@@ -321,12 +349,7 @@ def _observed(
             # Only platforms the user does not watch moved: remember the new digests silently.
             add(
                 HistoryKind.DIGEST_CHANGED,
-                {
-                    "old_digest": old.digest,
-                    "new_digest": manifest.digest,
-                    "changed_platforms": {},
-                    "unwatched_only": True,
-                },
+                {**moved, "changed_platforms": {}, "unwatched_only": True},
                 None,
                 "",
             )
