@@ -191,6 +191,17 @@ def changed_platforms(
     return dict(sorted(result.items()))
 
 
+def superseded(current: ImageState, observation: Observation) -> bool:
+    """True when the stored state comes from a later look than ``observation``.
+
+    Another writer (the daemon beside a ``watcher check``) recorded a newer answer for the
+    image while this observation was on its way: deciding it now would report the tag moving
+    back to what it pointed to before, so it is dropped.
+    """
+    last = current.last_checked_at
+    return last is not None and observation.checked_at < last
+
+
 def decide(
     previous: ImageState, observation: Observation, policy: WatchPolicy = WatchPolicy()
 ) -> CheckDecision:

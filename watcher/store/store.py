@@ -205,63 +205,101 @@ class Store:
         An unchanged check only updates the image's row. An event whose id is already stored
         is skipped, and history is appended only when the decision moves the image's change
         counter forward: a decision applied twice (a retry after a commit whose outcome was
-        unknown) records everything once.
+        unknown) records everything once. It does not look at what the row holds now: a
+        check that may run beside another writer records with :meth:`record`.
         """
+        self._check_rows(decision)
+        with self._writing() as connection:
+            row = connection.execute(
+                select(images.c.id, images.c.changes)
+                .where(images.c.ref == decision.image.ref)
+                .with_for_update()
+            ).first()
+            self._write(connection, decision, None if row is None else (row.id, row.changes))
+
+    @_storage_errors
+    def record(
+        self, ref: str, decide: Callable[[ImageState | None], CheckDecision | None]
+    ) -> CheckDecision | None:
+        """Decide against the image's state as stored now, and record it, in ONE transaction.
+
+        The row is locked first (``SELECT ... FOR UPDATE``; on SQLite the write transaction
+        holds the database's write lock), so no other writer can change the state between
+        ``decide`` reading it and its decision being written: two writers checking one image
+        at once each decide against what the other recorded, never against a stale copy.
+        ``decide`` gets None for an image never stored, and returns None to record nothing.
+        """
+        with self._writing() as connection:
+            row = connection.execute(
+                codec.STATE.add_columns(images.c.id)
+                .where(images.c.ref == ref)
+                .with_for_update()
+            ).first()
+            current = None if row is None else codec.image_state(row)
+            decision = decide(current)
+            if decision is None:
+                return None
+            self._check_rows(decision)
+            if decision.image.ref != ref:
+                raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
+            existing = None if row is None or current is None else (row[-1], current.changes)
+            self._write(connection, decision, existing)
+            return decision
+
+    @staticmethod
+    def _check_rows(decision: CheckDecision) -> None:
         state = decision.image
         strays = {e.ref for e in decision.history} | {e.ref for e in decision.events}
         strays.discard(state.ref)
         if strays:
             raise ValueError(f"decision for {state.ref!r} has rows of {sorted(strays)}")
-        values = codec.state_values(state)
-        with self._writing() as connection:
-            row = connection.execute(
-                select(images.c.id, images.c.changes)
-                .where(images.c.ref == state.ref)
-                .with_for_update()
-            ).first()
-            if row is None:
-                result = connection.execute(insert(images).values(codec.new_image(state, _now())))
-                assert result.inserted_primary_key is not None
-                image_id = int(result.inserted_primary_key[0])
-                recorded = False
-            else:
-                image_id = row.id
-                connection.execute(update(images).where(images.c.id == image_id).values(values))
-                recorded = row.changes >= state.changes
-            if decision.history and not recorded:
-                connection.execute(
-                    insert(history),
-                    [
-                        {
-                            "image_id": image_id,
-                            "at": e.at,
-                            "kind": e.kind.value,
-                            "data": dict(e.data),
-                        }
-                        for e in decision.history
-                    ],
+
+    @staticmethod
+    def _write(
+        connection: Connection, decision: CheckDecision, existing: tuple[int, int] | None
+    ) -> None:
+        """Write ``decision`` for the image row ``existing`` (id, stored change counter)."""
+        state = decision.image
+        if existing is None:
+            result = connection.execute(insert(images).values(codec.new_image(state, _now())))
+            assert result.inserted_primary_key is not None
+            image_id = int(result.inserted_primary_key[0])
+            recorded = False
+        else:
+            image_id, stored_changes = existing
+            connection.execute(
+                update(images).where(images.c.id == image_id).values(codec.state_values(state))
+            )
+            recorded = stored_changes >= state.changes
+        if decision.history and not recorded:
+            connection.execute(
+                insert(history),
+                [
+                    {"image_id": image_id, "at": e.at, "kind": e.kind.value, "data": dict(e.data)}
+                    for e in decision.history
+                ],
+            )
+        if decision.events:
+            ids = [event.id for event in decision.events]
+            stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
+            rows: list[dict[str, Any]] = []
+            for event in decision.events:
+                if event.id in stored:
+                    continue
+                stored.add(event.id)
+                rows.append(
+                    {
+                        "id": event.id,
+                        "image_id": image_id,
+                        "kind": event.kind.value,
+                        "created_at": event.created_at,
+                        "data": dict(event.data),
+                        "state": DeliveryState.PENDING.value,
+                        "attempts": 0,
+                    }
                 )
-            if decision.events:
-                ids = [event.id for event in decision.events]
-                stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
-                rows: list[dict[str, Any]] = []
-                for event in decision.events:
-                    if event.id in stored:
-                        continue
-                    stored.add(event.id)
-                    rows.append(
-                        {
-                            "id": event.id,
-                            "image_id": image_id,
-                            "kind": event.kind.value,
-                            "created_at": event.created_at,
-                            "data": dict(event.data),
-                            "state": DeliveryState.PENDING.value,
-                            "attempts": 0,
-                        }
-                    )
-                if rows:
-                    connection.execute(insert(events), rows)
+            if rows:
+                connection.execute(insert(events), rows)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -336,6 +374,8 @@ class Store:
         """Mark the image's unacknowledged events acknowledged; returns how many.
 
         Unacknowledged means pending or delivered: a delivered event still waits for the user.
+        The newer versions on offer now are acknowledged too: ``status`` stops reporting them
+        until a still newer one appears.
         """
         image_id = select(images.c.id).where(images.c.ref == ref).scalar_subquery()
         with self._writing() as connection:
@@ -346,6 +386,14 @@ class Store:
                     events.c.state.in_([DeliveryState.PENDING.value, DeliveryState.DELIVERED.value])
                 )
                 .values(state=DeliveryState.ACKNOWLEDGED.value, acknowledged_at=at or _now())
+            )
+            connection.execute(
+                update(images)
+                .where(images.c.ref == ref)
+                .values(
+                    acknowledged_same_line=images.c.newer_same_line,
+                    acknowledged_newest=images.c.newer_newest,
+                )
             )
             return int(result.rowcount)
 
