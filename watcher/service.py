@@ -223,12 +223,10 @@ class CheckRound:
 
     def _record(self, item: _Pending) -> ImageCheck:
         ref, observation, policy = str(item.image.ref), item.observation, watch_policy(item.image)
-        against: ImageState | None = item.previous
+        stored: list[ImageState] = []
 
-        def decide_now(current: ImageState | None) -> CheckDecision | None:
-            nonlocal against
-            against = current
-            state = current if current is not None else ImageState(ref=ref)
+        def decide_now(state: ImageState) -> CheckDecision | None:
+            stored.append(state)
             if superseded(state, observation):
                 return None
             try:
@@ -241,11 +239,11 @@ class CheckRound:
                 return decide(state, failed, policy)
 
         decision = self._store.record(ref, decide_now)
+        (against,) = stored
         if decision is None:
             log.info("newer check recorded meanwhile; this one is dropped", image=ref)
-            state = against if against is not None else ImageState(ref=ref)
-            return ImageCheck(item.image, against, observation, CheckDecision(
-                CheckState.UNCHANGED, state), superseded=True)
+            unchanged = CheckDecision(CheckState.UNCHANGED, against)
+            return ImageCheck(item.image, against, observation, unchanged, superseded=True)
         return ImageCheck(item.image, against, observation, decision)
 
     async def _check(

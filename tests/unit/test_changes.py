@@ -22,6 +22,7 @@ from watcher.core.changes import (
     changed_platforms,
     decide,
     event_id,
+    superseded,
 )
 from watcher.core.observation import DOCKER_MANIFEST_V2, OCI_INDEX, ManifestObservation
 
@@ -912,3 +913,11 @@ def test_tag_listing_error_is_recorded_until_a_listing_succeeds() -> None:
         None,
     ]
     assert decisions[1].state is CheckState.UNCHANGED
+
+
+def test_an_observation_older_than_the_stored_check_is_superseded() -> None:
+    state = seen(A, last_checked_at=at(2))
+    assert superseded(state, ok(1, B))
+    assert not superseded(state, ok(2, B))
+    assert not superseded(state, ok(3, B))
+    assert not superseded(ImageState(REF), ok(0, A))

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -154,8 +155,9 @@ class Store:
             }
             new = [ref for ref in wanted if ref not in known]
             if new:
+                # Another process may add the same images at the same moment.
                 connection.execute(
-                    insert(images),
+                    _insert_new_images(connection),
                     [codec.new_image(ImageState(ref=ref), now) for ref in new],
                 )
             back = [ref for ref in wanted if known.get(ref) is False]
@@ -219,7 +221,7 @@ class Store:
 
     @_storage_errors
     def record(
-        self, ref: str, decide: Callable[[ImageState | None], CheckDecision | None]
+        self, ref: str, decide: Callable[[ImageState], CheckDecision | None]
     ) -> CheckDecision | None:
         """Decide against the image's state as stored now, and record it, in ONE transaction.
 
@@ -227,23 +229,26 @@ class Store:
         holds the database's write lock), so no other writer can change the state between
         ``decide`` reading it and its decision being written: two writers checking one image
         at once each decide against what the other recorded, never against a stale copy.
-        ``decide`` gets None for an image never stored, and returns None to record nothing.
+        ``decide`` gets an empty ``ImageState`` for an image never stored (its row is created
+        first, so two writers adding one image at once also queue on its lock); it returns
+        None to record nothing.
         """
+        locked = codec.STATE.add_columns(images.c.id).where(images.c.ref == ref).with_for_update()
         with self._writing() as connection:
-            row = connection.execute(
-                codec.STATE.add_columns(images.c.id)
-                .where(images.c.ref == ref)
-                .with_for_update()
-            ).first()
-            current = None if row is None else codec.image_state(row)
+            row = connection.execute(locked).first()
+            if row is None:
+                connection.execute(
+                    _insert_new_images(connection), [codec.new_image(ImageState(ref=ref), _now())]
+                )
+                row = connection.execute(locked).one()
+            current = codec.image_state(row)
             decision = decide(current)
             if decision is None:
                 return None
             self._check_rows(decision)
             if decision.image.ref != ref:
                 raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
-            existing = None if row is None or current is None else (row[-1], current.changes)
-            self._write(connection, decision, existing)
+            self._write(connection, decision, (row[-1], current.changes))
             return decision
 
     @staticmethod
@@ -426,6 +431,20 @@ class Store:
             hint = "; check the URL and that the database server is running and reachable"
         verb = "cannot connect to" if connecting else "database error on"
         return f"{verb} {self._url}: {reason}{hint}"
+
+
+def _insert_new_images(connection: Connection) -> Insert:
+    """INSERT into images that skips a ref another transaction inserted meanwhile.
+
+    On PostgreSQL the insert waits for that transaction and then does nothing; the row it
+    committed is used instead of failing on the unique ``ref``.
+    """
+    name = connection.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(images).on_conflict_do_nothing(index_elements=["ref"])
+    if name == "sqlite":
+        return sqlite.insert(images).on_conflict_do_nothing(index_elements=["ref"])
+    return insert(images)
 
 
 def _now() -> datetime:
