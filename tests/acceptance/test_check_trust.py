@@ -269,9 +269,11 @@ def test_status_gate_can_be_made_green(
     assert gate() == 1
     assert gate("rebuild,failing") == 0
     assert gate("newer") == 1
+    (entry,) = run("status", "--config", str(config), "--json").json["images"]
+    assert (entry["status"], entry["concerns"]) == ("newer_version", ["newer"])
     assert run("ack", "--config", str(config), ref).exit_code == 0
     (entry,) = run("status", "--config", str(config), "--json").json["images"]
-    assert entry["status"] == "up_to_date"
+    assert (entry["status"], entry["concerns"]) == ("up_to_date", [])
     assert entry["newer"]["same_line"] == "1.1"  # still on offer, but acknowledged
     assert gate() == 0
 
@@ -288,6 +290,8 @@ def test_status_gate_can_be_made_green(
     assert gate() == 1
     assert gate("failing") == 1
     assert gate("rebuild, newer") == 0
+    failing = _by_ref(run("status", "--config", str(config), "--json").json)[typo]
+    assert (failing["status"], failing["concerns"]) == ("failing", ["failing"])
 
     bad = run("status", "--config", str(config), "--fail-on", "rebuild,sometimes")
     assert bad.exit_code == 2

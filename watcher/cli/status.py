@@ -173,6 +173,7 @@ def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
         else None,
         "missing_platforms": list(state.missing_platforms),
         "tags_error": state.tags_error,
+        "concerns": sorted(c.value for c in concerns(state, [p.kind for p in item.pending])),
         "pending_events": [
             {"id": p.id, "kind": p.kind.value, "created_at": _iso(p.created_at)}
             for p in item.pending
