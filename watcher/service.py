@@ -29,6 +29,7 @@ from watcher.core.changes import (
 )
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.round import RoundItem, registry_failed, vanished_registries
 from watcher.core.tags import TagPolicy, rank_tags
 from watcher.credentials import docker_credentials
 from watcher.errors import ConfigError, NotFound, RegistryError
@@ -341,30 +342,17 @@ class _Pending:
 
 def _registry_vanished(pending: Sequence[_Pending], held: Sequence[_Pending]) -> list[_Pending]:
     """The held items, their "not found" turned into a registry failure where every tracked
-    tag of that registry (two or more) vanished in this round."""
-    known: dict[str, int] = {}
-    for item in pending:
-        previous = item.previous
-        if previous is not None and previous.seen and not previous.removed:
-            host = item.image.ref.registry
-            known[host] = known.get(host, 0) + 1
-    missing: dict[str, int] = {}
-    for item in held:
-        host = item.image.ref.registry
-        missing[host] = missing.get(host, 0) + 1
+    tag of that registry vanished in this round (``core.round``)."""
+    items = {id(p): RoundItem(str(p.image.ref), p.image.ref.registry, p.previous, p.observation)
+             for p in pending}
+    vanished = vanished_registries(list(items.values()))
+    for host, count in vanished.items():
+        log.warning("every tracked tag of a registry vanished", registry=host, images=count)
     result = []
     for item in held:
         host = item.image.ref.registry
-        count = missing[host]
-        if count >= 2 and count == known.get(host):
-            obs = item.observation
-            message = (
-                f"{item.image.ref} on {host}: every tracked tag of {host} ({count}) answered "
-                "\"not found\" in one round; treated as the registry failing (empty or "
-                "misconfigured storage?), not as removed tags"
-            )
-            item = replace(item, observation=Observation(obs.checked_at, error=message))
-            log.warning("every tracked tag of a registry vanished", registry=host, images=count)
+        if host in vanished:
+            item = replace(item, observation=registry_failed(items[id(item)], vanished[host]))
         result.append(item)
     return result
 

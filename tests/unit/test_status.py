@@ -1,13 +1,16 @@
-"""What needs attention and what fails a CI gate: pure rules over stored state."""
+"""Pure rules over stored state: what needs attention, what fails a CI gate, platform
+spellings, and a registry whose every tracked tag vanished in one round."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
-from watcher.core.changes import EventKind, ImageState, NewerVersions
+from watcher.core.changes import EventKind, ImageState, NewerVersions, Observation
 from watcher.core.platform import missing_platforms, normalize_platform
+from watcher.core.round import RoundItem, registry_failed, vanished_registries
 from watcher.core.status import (
     Attention,
     Concern,
@@ -96,3 +99,32 @@ def test_missing_platforms() -> None:
     assert missing_platforms({"unknown/unknown"}, index) == ["unknown/unknown"]
     assert missing_platforms(None, index) == []
     assert missing_platforms({"linux/s390x"}, {}) == []  # a single manifest: cannot tell
+
+
+def _item(ref: str, registry: str, state: ImageState | None, *, found: bool) -> RoundItem:
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    observation = (
+        Observation(at, error="manifest unknown", error_status=404, not_found=True)
+        if not found
+        else Observation(at, error="503")
+    )
+    return RoundItem(ref, registry, state, observation)
+
+
+def test_every_tracked_tag_of_a_registry_vanishing_is_that_registry_failing() -> None:
+    gone = replace(SEEN, removed=True)
+    items = [
+        _item("a.example/x:1", "a.example", SEEN, found=False),
+        _item("a.example/y:1", "a.example", SEEN, found=False),
+        _item("a.example/new:1", "a.example", None, found=False),  # never seen: not counted
+        _item("a.example/old:1", "a.example", gone, found=False),  # already gone: not counted
+        _item("b.example/x:1", "b.example", SEEN, found=False),  # one tag: two checks decide
+        _item("c.example/x:1", "c.example", SEEN, found=False),
+        _item("c.example/y:1", "c.example", SEEN, found=True),  # not every tag of c vanished
+    ]
+    assert vanished_registries(items) == {"a.example": 2}
+    failed = registry_failed(items[0], 2)
+    assert not failed.not_found
+    assert failed.checked_at == items[0].observation.checked_at
+    assert failed.error is not None
+    assert "every tracked tag of a.example (2)" in failed.error

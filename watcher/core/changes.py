@@ -18,7 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from watcher.core.observation import ManifestObservation
-from watcher.core.platform import missing_platforms, normalize_platform, spellings
+from watcher.core.platform import changed_platforms as changed_platforms  # re-exported
+from watcher.core.platform import missing_platforms
 from watcher.core.tags import TagPolicy, rank_tags
 
 
@@ -164,31 +165,6 @@ def event_id(ref: str, kind: EventKind, generation: int, key: str) -> str:
     """A stable id: the same check repeated after a crash yields the same id."""
     raw = f"{ref}\x00{kind.value}\x00{generation}\x00{key}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
-
-
-def changed_platforms(
-    old: Mapping[str, str], new: Mapping[str, str], watched: frozenset[str] | None = None
-) -> dict[str, str]:
-    """Platforms whose digest differs, mapped to ``added``, ``removed`` or ``changed``.
-
-    Platforms compare by their normalised spelling (``linux/arm64`` is ``linux/arm64/v8``) and
-    are named as the registry spells them now (as it spelled them before, for a removed one).
-    Attestation entries are never platforms. With ``watched`` set, other platforms are ignored.
-    """
-    before_names, after_names = spellings(old), spellings(new)
-    before = {key: old[name] for key, name in before_names.items()}
-    after = {key: new[name] for key, name in after_names.items()}
-    wanted = None if watched is None else {normalize_platform(p) for p in watched}
-    result: dict[str, str] = {}
-    for key in set(before) | set(after):
-        if wanted is not None and key not in wanted:
-            continue
-        was, now = before.get(key), after.get(key)
-        if was == now:
-            continue
-        name = after_names.get(key) or before_names[key]
-        result[name] = "added" if was is None else "removed" if now is None else "changed"
-    return dict(sorted(result.items()))
 
 
 def superseded(current: ImageState, observation: Observation) -> bool:

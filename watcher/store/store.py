@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -26,7 +25,7 @@ from watcher.core.changes import (
     ImageState,
 )
 from watcher.errors import StorageError
-from watcher.store import codec, migrate
+from watcher.store import codec, migrate, recording
 from watcher.store.engine import create, mask, reading, writing
 from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
@@ -157,7 +156,7 @@ class Store:
             if new:
                 # Another process may add the same images at the same moment.
                 connection.execute(
-                    _insert_new_images(connection),
+                    recording.insert_new_images(connection),
                     [codec.new_image(ImageState(ref=ref), now) for ref in new],
                 )
             back = [ref for ref in wanted if known.get(ref) is False]
@@ -210,14 +209,14 @@ class Store:
         unknown) records everything once. It does not look at what the row holds now: a
         check that may run beside another writer records with :meth:`record`.
         """
-        self._check_rows(decision)
+        recording.check_rows(decision)
         with self._writing() as connection:
             row = connection.execute(
                 select(images.c.id, images.c.changes)
                 .where(images.c.ref == decision.image.ref)
                 .with_for_update()
             ).first()
-            self._write(connection, decision, None if row is None else (row.id, row.changes))
+            recording.write(connection, decision, None if row is None else (row.id, row.changes))
 
     @_storage_errors
     def record(
@@ -237,74 +236,18 @@ class Store:
         with self._writing() as connection:
             row = connection.execute(locked).first()
             if row is None:
-                connection.execute(
-                    _insert_new_images(connection), [codec.new_image(ImageState(ref=ref), _now())]
-                )
+                new = codec.new_image(ImageState(ref=ref), _now())
+                connection.execute(recording.insert_new_images(connection), [new])
                 row = connection.execute(locked).one()
             current = codec.image_state(row)
             decision = decide(current)
             if decision is None:
                 return None
-            self._check_rows(decision)
+            recording.check_rows(decision)
             if decision.image.ref != ref:
                 raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
-            self._write(connection, decision, (row[-1], current.changes))
+            recording.write(connection, decision, (row[-1], current.changes))
             return decision
-
-    @staticmethod
-    def _check_rows(decision: CheckDecision) -> None:
-        state = decision.image
-        strays = {e.ref for e in decision.history} | {e.ref for e in decision.events}
-        strays.discard(state.ref)
-        if strays:
-            raise ValueError(f"decision for {state.ref!r} has rows of {sorted(strays)}")
-
-    @staticmethod
-    def _write(
-        connection: Connection, decision: CheckDecision, existing: tuple[int, int] | None
-    ) -> None:
-        """Write ``decision`` for the image row ``existing`` (id, stored change counter)."""
-        state = decision.image
-        if existing is None:
-            result = connection.execute(insert(images).values(codec.new_image(state, _now())))
-            assert result.inserted_primary_key is not None
-            image_id = int(result.inserted_primary_key[0])
-            recorded = False
-        else:
-            image_id, stored_changes = existing
-            connection.execute(
-                update(images).where(images.c.id == image_id).values(codec.state_values(state))
-            )
-            recorded = stored_changes >= state.changes
-        if decision.history and not recorded:
-            connection.execute(
-                insert(history),
-                [
-                    {"image_id": image_id, "at": e.at, "kind": e.kind.value, "data": dict(e.data)}
-                    for e in decision.history
-                ],
-            )
-        if decision.events:
-            ids = [event.id for event in decision.events]
-            stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
-            rows: list[dict[str, Any]] = []
-            for event in decision.events:
-                if event.id in stored:
-                    continue
-                stored.add(event.id)
-                rows.append(
-                    {
-                        "id": event.id,
-                        "image_id": image_id,
-                        "kind": event.kind.value,
-                        "created_at": event.created_at,
-                        "data": dict(event.data),
-                        "state": DeliveryState.PENDING.value,
-                        "attempts": 0,
-                    }
-                )
-            if rows:
-                connection.execute(insert(events), rows)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -431,20 +374,6 @@ class Store:
             hint = "; check the URL and that the database server is running and reachable"
         verb = "cannot connect to" if connecting else "database error on"
         return f"{verb} {self._url}: {reason}{hint}"
-
-
-def _insert_new_images(connection: Connection) -> Insert:
-    """INSERT into images that skips a ref another transaction inserted meanwhile.
-
-    On PostgreSQL the insert waits for that transaction and then does nothing; the row it
-    committed is used instead of failing on the unique ``ref``.
-    """
-    name = connection.dialect.name
-    if name == "postgresql":
-        return postgresql.insert(images).on_conflict_do_nothing(index_elements=["ref"])
-    if name == "sqlite":
-        return sqlite.insert(images).on_conflict_do_nothing(index_elements=["ref"])
-    return insert(images)
 
 
 def _now() -> datetime:
