@@ -29,7 +29,7 @@ from watcher.core.changes import (
 )
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
-from watcher.core.round import RoundItem, registry_failed, vanished_registries
+from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
 from watcher.core.tags import TagPolicy, rank_tags
 from watcher.credentials import docker_credentials
 from watcher.errors import ConfigError, NotFound, RegistryError
@@ -258,9 +258,8 @@ class CheckRound:
         except Exception as exc:
             log.exception("check failed unexpectedly", image=str(image.ref))
             observation = Observation(self._clock(), error=_unexpected(image.ref, exc))
-        seen = previous is not None and previous.seen and not previous.removed
         item = _Pending(image, previous, observation, asyncio.get_running_loop().create_future(),
-                        held=observation.not_found and seen)
+                        held=observation.not_found and tracked(previous))
         if not item.held:
             await queue.put(item)
         return item
