@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -25,9 +25,11 @@ from watcher.core.changes import (
     Observation,
     WatchPolicy,
     decide,
+    superseded,
 )
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
 from watcher.core.tags import TagPolicy, rank_tags
 from watcher.credentials import docker_credentials
 from watcher.errors import ConfigError, NotFound, RegistryError
@@ -52,10 +54,22 @@ class ImageCheck:
     previous: ImageState | None
     observation: Observation
     decision: CheckDecision
+    # Another writer recorded a later check of this image meanwhile: this one was dropped.
+    superseded: bool = False
 
     @property
     def ref(self) -> str:
         return str(self.image.ref)
+
+    @property
+    def missing_platforms(self) -> tuple[str, ...]:
+        """Configured platforms this image's index does not have at all."""
+        return self.decision.image.missing_platforms if self.observation.manifest else ()
+
+    @property
+    def tags_error(self) -> str | None:
+        """Why listing the repository's tags failed in this check, if it did."""
+        return self.observation.tags_error
 
     @property
     def failed(self) -> bool:
@@ -179,44 +193,76 @@ class CheckRound:
         images = list(images)
         # Inactive images too: one checked by name continues from its stored state.
         states = self._store.load_states([str(i.ref) for i in images], include_inactive=True)
-        decisions: asyncio.Queue[ImageCheck | None] = asyncio.Queue()
-        writer = asyncio.create_task(self._write(decisions))
+        queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._write(queue))
         try:
-            checks = await asyncio.gather(
-                *(self._check(image, states.get(str(image.ref)), decisions) for image in images)
+            pending = await asyncio.gather(
+                *(self._check(image, states.get(str(image.ref)), queue) for image in images)
             )
+            # Tags reported missing wait for the round's end: if every tracked tag of a
+            # registry vanished at once, the registry failed (empty storage), no tag did.
+            held = [p for p in pending if p.held]
+            for item in _registry_vanished(pending, held):
+                await queue.put(item)
         finally:
-            await decisions.put(None)
+            await queue.put(None)
             await writer
-        return RoundReport(tuple(checks))
+        return RoundReport(tuple(p.done.result() for p in pending))
 
-    async def _write(self, queue: asyncio.Queue[ImageCheck | None]) -> None:
-        """The one writer: applies each image's decision in its own transaction, in order."""
-        while (check := await queue.get()) is not None:
-            await asyncio.to_thread(self._store.apply, check.decision)
+    async def _write(self, queue: asyncio.Queue[_Pending | None]) -> None:
+        """The one writer: records each image's decision in its own transaction, in order.
+
+        The decision is made inside that transaction, against the state stored at that
+        moment: another process may have recorded a check of the same image meanwhile.
+        """
+        while (item := await queue.get()) is not None:
+            check = await asyncio.to_thread(self._record, item)
+            _log_check(check)
+            item.done.set_result(check)
             if self._progress is not None:
                 self._progress(check)
+
+    def _record(self, item: _Pending) -> ImageCheck:
+        ref, observation, policy = str(item.image.ref), item.observation, watch_policy(item.image)
+        stored: list[ImageState] = []
+
+        def decide_now(state: ImageState) -> CheckDecision | None:
+            stored.append(state)
+            if superseded(state, observation):
+                return None
+            try:
+                return decide(state, observation, policy)
+            except Exception as exc:
+                # Anything the typed errors do not cover fails this image only: the rest of
+                # the round goes on, and it keeps its last good state like any failed check.
+                log.exception("check failed unexpectedly", image=ref)
+                failed = Observation(observation.checked_at, error=_unexpected(item.image.ref, exc))
+                return decide(state, failed, policy)
+
+        decision = self._store.record(ref, decide_now)
+        (against,) = stored
+        if decision is None:
+            log.info("newer check recorded meanwhile; this one is dropped", image=ref)
+            unchanged = CheckDecision(CheckState.UNCHANGED, against)
+            return ImageCheck(item.image, against, observation, unchanged, superseded=True)
+        return ImageCheck(item.image, against, observation, decision)
 
     async def _check(
         self,
         image: TrackedImage,
         previous: ImageState | None,
-        queue: asyncio.Queue[ImageCheck | None],
-    ) -> ImageCheck:
-        state = previous if previous is not None else ImageState(ref=str(image.ref))
+        queue: asyncio.Queue[_Pending | None],
+    ) -> _Pending:
         try:
             observation = await self._observe(image, previous)
-            decision = decide(state, observation, watch_policy(image))
         except Exception as exc:
-            # Anything the typed errors do not cover fails this image only: the rest of the
-            # round goes on, and this image keeps its last good state like any failed check.
             log.exception("check failed unexpectedly", image=str(image.ref))
             observation = Observation(self._clock(), error=_unexpected(image.ref, exc))
-            decision = decide(state, observation, watch_policy(image))
-        check = ImageCheck(image, previous, observation, decision)
-        _log_check(check)
-        await queue.put(check)
-        return check
+        item = _Pending(image, previous, observation, asyncio.get_running_loop().create_future(),
+                        held=observation.not_found and tracked(previous))
+        if not item.held:
+            await queue.put(item)
+        return item
 
     async def _observe(self, image: TrackedImage, previous: ImageState | None) -> Observation:
         ref = image.ref
@@ -230,36 +276,44 @@ class CheckRound:
             return Observation(self._clock(), error=exc.message, error_status=404, not_found=True)
         except RegistryError as exc:
             return Observation(self._clock(), error=exc.message, error_status=exc.status)
-        newer, fingerprint = await self._newer_versions(image, previous)
+        newer, fingerprint, tags_error = await self._newer_versions(image, previous)
         return Observation(
-            self._clock(), manifest=manifest, newer=newer, tags_fingerprint=fingerprint
+            self._clock(),
+            manifest=manifest,
+            newer=newer,
+            tags_fingerprint=fingerprint,
+            tags_error=tags_error,
         )
 
     async def _newer_versions(
         self, image: TrackedImage, previous: ImageState | None
-    ) -> tuple[NewerVersions | None, str | None]:
-        """Rank the repository's tags; None when not wanted or listing failed (answers stand)."""
+    ) -> tuple[NewerVersions | None, str | None, str | None]:
+        """Rank the repository's tags: (answers, fingerprint, why listing failed).
+
+        The answers are None when not wanted or when listing failed (the previous ones stand);
+        the failure is recorded in the image's state and shown by ``check`` and ``status``.
+        """
         ref = image.ref
         if not image.list_tags or ref.tag is None:
-            return None, None
+            return None, None, None
         try:
             tags, listed = await self._list_tags(ref)
         except RegistryError as exc:
             log.warning("tag listing failed", image=str(ref), error=exc.message)
-            return None, None
-        except Exception:
+            return None, None, f"tag listing failed: {exc.message}"
+        except Exception as exc:
             log.exception("tag listing failed unexpectedly", image=str(ref))
-            return None, None
+            return None, None, f"tag listing failed: {_unexpected(ref, exc)}"
         policy = image.tags
         fingerprint = _fingerprint(ref.tag, policy, listed)
         if previous is not None and previous.tags_fingerprint == fingerprint:
-            return previous.newer, fingerprint
+            return previous.newer, fingerprint, None
         try:
             answer = rank_tags(ref.tag, tags, policy)
-        except Exception:
+        except Exception as exc:
             log.exception("tag ranking failed", image=str(ref))
-            return None, None
-        return NewerVersions(answer.same_line, answer.newest), fingerprint
+            return None, None, f"tag ranking failed: {type(exc).__name__}: {exc}"
+        return NewerVersions(answer.same_line, answer.newest), fingerprint, None
 
     async def _list_tags(self, ref: ImageReference) -> tuple[list[str], str]:
         """One tag listing per repository per round, shared by every image of it, with a
@@ -272,6 +326,34 @@ class CheckRound:
     async def _fetch_tag_list(self, ref: ImageReference) -> tuple[list[str], str]:
         tags = await self._client.list_tags(ref)
         return tags, hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
+
+
+@dataclass
+class _Pending:
+    """An image observed, on its way to the writer; ``done`` gets its ImageCheck."""
+
+    image: TrackedImage
+    previous: ImageState | None
+    observation: Observation
+    done: asyncio.Future[ImageCheck]
+    held: bool = False  # a tag reported missing, held until the round's end
+
+
+def _registry_vanished(pending: Sequence[_Pending], held: Sequence[_Pending]) -> list[_Pending]:
+    """The held items, their "not found" turned into a registry failure where every tracked
+    tag of that registry vanished in this round (``core.round``)."""
+    items = {id(p): RoundItem(str(p.image.ref), p.image.ref.registry, p.previous, p.observation)
+             for p in pending}
+    vanished = vanished_registries(list(items.values()))
+    for host, count in vanished.items():
+        log.warning("every tracked tag of a registry vanished", registry=host, images=count)
+    result = []
+    for item in held:
+        host = item.image.ref.registry
+        if host in vanished:
+            item = replace(item, observation=registry_failed(items[id(item)], vanished[host]))
+        result.append(item)
+    return result
 
 
 def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:

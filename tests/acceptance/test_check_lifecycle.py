@@ -136,8 +136,13 @@ def test_lifecycle(
     _history, events = _rows(store_url)
     assert events == rows_before_outage[1]
 
-    # The tag disappears: one tag_removed, and only once.
+    # The tag disappears: a failed check first, then (a second check agreeing) one
+    # tag_removed, and only once.
     push.delete(app, moved.digest)
+    result = run(*check)
+    assert result.exit_code == 1
+    assert _kinds(_by_ref(result.json)[app_ref]) == []
+    assert _by_ref(result.json)[app_ref]["state"] == "error"
     result = run(*check)
     assert result.exit_code == 1
     assert _kinds(_by_ref(result.json)[app_ref]) == ["tag_removed"]
@@ -152,6 +157,7 @@ def test_lifecycle(
         "new_version",
         "failing",
         "recovered",
+        "failing",
         "tag_removed",
     ]
 

@@ -167,6 +167,9 @@ def test_data_written_at_the_first_revision_survives_every_upgrade(store_url: st
         assert dict(python.platforms) == {"linux/amd64": "sha256:" + "b" * 64}
         assert python.newer.newest == "3.13.0"
         assert python.last_changed_at == T0
+        # Revision 0002's columns read as nothing missing, no error, nothing acknowledged.
+        assert (python.missing_platforms, python.tags_error) == ((), None)
+        assert (python.acknowledged_same_line, python.acknowledged_newest) == (None, None)
         base = store.load_state("ghcr.io/acme/base:1")
         assert base is not None
         assert (base.failure_count, base.last_error_status, base.failing_since) == (3, 401, T0)

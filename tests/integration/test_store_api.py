@@ -328,3 +328,127 @@ def test_read_only_mappings_and_times_in_data_are_stored_as_json(store: Store) -
     expected = {"platforms": {"linux/amd64": "changed"}, "at": T0.isoformat()}
     assert store.history(REF)[0].data == expected
     assert store.events(REF)[0].data == expected
+
+
+def test_record_decides_against_the_row_as_stored_now(store_url: str) -> None:
+    # Two stores: two engines, two connections, as two processes would have.
+    with Store.open(store_url) as one, Store.open(store_url) as two:
+        check(one, REF, Observation(T0, manifest=seen("a")))
+        stale = two.load_state(REF)
+        assert stale is not None
+        check(one, REF, Observation(T0 + timedelta(minutes=1), manifest=seen("b")))
+
+        seen_states: list[ImageState] = []
+
+        def decide_now(current: ImageState) -> CheckDecision | None:
+            seen_states.append(current)
+            return decide(current, Observation(T0 + timedelta(minutes=2), manifest=seen("c")))
+
+        decision = two.record(REF, decide_now)
+        assert decision is not None
+        assert [s.digest for s in seen_states] == [digest("b")]
+        assert [(e.data["old_digest"], e.data["new_digest"]) for e in decision.events] == [
+            (digest("b"), digest("c"))
+        ]
+        kinds = [(h.kind, h.data.get("new_digest")) for h in one.history(REF)]
+        assert kinds == [
+            (HistoryKind.BASELINE, None),
+            (HistoryKind.DIGEST_CHANGED, digest("b")),
+            (HistoryKind.DIGEST_CHANGED, digest("c")),
+        ]
+
+        # Returning None records nothing at all.
+        before = one.load_state(REF)
+        assert two.record(REF, lambda current: None) is None
+        assert one.load_state(REF) == before
+        # A reference never stored is decided from an empty state.
+        fresh = two.record(OTHER, lambda current: decide(
+            current, Observation(T0, manifest=seen("d"))))
+        assert fresh is not None
+        assert fresh.state is CheckState.BASELINE
+        assert one.load_state(OTHER) == fresh.image
+
+
+def test_acknowledge_also_acknowledges_the_newer_versions_on_offer(store: Store) -> None:
+    answers = NewerVersions("3.12.9", "3.14.0")
+    check(store, REF, Observation(T0, manifest=seen("a"), newer=answers, tags_fingerprint="f"))
+    state = store.load_state(REF)
+    assert state is not None
+    assert (state.acknowledged_same_line, state.acknowledged_newest) == (None, None)
+    store.acknowledge(REF)
+    state = store.load_state(REF)
+    assert state is not None
+    assert (state.acknowledged_same_line, state.acknowledged_newest) == ("3.12.9", "3.14.0")
+    # Later checks keep what was acknowledged (only ``acknowledge`` writes it).
+    check(store, REF, Observation(T0 + timedelta(minutes=1), manifest=seen("a"),
+                                  newer=NewerVersions("3.12.10", "3.14.0"), tags_fingerprint="g"))
+    state = store.load_state(REF)
+    assert state is not None
+    assert state.newer.same_line == "3.12.10"
+    assert (state.acknowledged_same_line, state.acknowledged_newest) == ("3.12.9", "3.14.0")
+
+
+def test_state_keeps_missing_platforms_and_tag_listing_errors(store: Store) -> None:
+    policy = WatchPolicy(platforms=frozenset({"linux/amd64", "linux/s390x"}))
+    observation = Observation(T0, manifest=seen("a"), tags_error="tag listing failed: 500")
+    decision = check(store, REF, observation, policy)
+    state = store.load_state(REF)
+    assert state == decision.image
+    assert state is not None
+    assert state.missing_platforms == ("linux/s390x",)
+    assert state.tags_error == "tag listing failed: 500"
+
+
+@pytest.mark.postgres
+def test_two_writers_adding_one_image_at_once_on_postgresql(postgres_server: Any) -> None:
+    """The second writer's INSERT of the same new ref waits for the first transaction, then
+    uses its row: no unique violation, and it decides against what the first recorded."""
+    import threading
+
+    from tests.support import wait_until
+
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    try:
+        with Store.open(url) as one, Store.open(url) as two:
+            results: list[CheckDecision | BaseException | None] = []
+
+            def second_writer() -> None:
+                try:
+                    results.append(two.record(REF, lambda current: decide(
+                        current, Observation(T0 + timedelta(minutes=1), manifest=seen("b")))))
+                except BaseException as exc:  # reported by the assertion below
+                    results.append(exc)
+
+            def blocked_on_a_lock() -> bool:
+                with one._engine.connect() as connection:
+                    waiting = connection.execute(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )).scalar_one()
+                return bool(waiting)
+
+            thread = threading.Thread(target=second_writer)
+
+            def first_decision(current: ImageState) -> CheckDecision:
+                # Inside the first transaction, its row inserted: let the second writer
+                # run into it, and commit only once it waits.
+                thread.start()
+                wait_until(blocked_on_a_lock, what="the second writer to wait for the first")
+                return decide(current, Observation(T0, manifest=seen("a")))
+
+            first = one.record(REF, first_decision)
+            thread.join(timeout=30)
+            assert first is not None
+            assert first.state is CheckState.BASELINE
+            (second,) = results
+            assert isinstance(second, CheckDecision), second
+            assert [(e.data["old_digest"], e.data["new_digest"]) for e in second.events] == [
+                (digest("a"), digest("b"))
+            ]
+            assert [h.kind for h in one.history(REF)] == [
+                HistoryKind.BASELINE,
+                HistoryKind.DIGEST_CHANGED,
+            ]
+    finally:
+        postgres_server.drop_database(name)

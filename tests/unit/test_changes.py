@@ -22,6 +22,7 @@ from watcher.core.changes import (
     changed_platforms,
     decide,
     event_id,
+    superseded,
 )
 from watcher.core.observation import DOCKER_MANIFEST_V2, OCI_INDEX, ManifestObservation
 
@@ -220,8 +221,6 @@ OLD_INDEX = {"linux/amd64": AMD_1, "linux/arm64/v8": ARM_1, "linux/s390x": S390_
             None,
             {"linux/s390x": "removed"},
         ),
-        # Only the annotations of the index moved: still the tag's digest changed.
-        (OLD_INDEX, None, {}),
         # Watched platforms: only they are named.
         (
             {**OLD_INDEX, "linux/amd64": AMD_2, "linux/s390x": S390_2},
@@ -349,7 +348,7 @@ def test_different_changes_from_the_same_state_have_different_ids() -> None:
         decide(state, ok(1, C)).events[0].id,
         decide(state, ok(1, A, NewerVersions("3.12.9", None))).events[0].id,
         decide(state, ok(1, A, NewerVersions("3.12.8", None))).events[0].id,
-        decide(state, missing(1)).events[0].id,
+        decide(decide(state, missing(1)).image, missing(2)).events[0].id,
         decide(replace(state, ref="docker.io/library/python:3.13"), ok(1, B)).events[0].id,
     }
     assert len(ids) == 6
@@ -600,60 +599,86 @@ def test_failure_ignores_answers_it_carries() -> None:
 
 
 def test_tag_removed_once_while_missing_then_restored() -> None:
-    decisions = run([ok(0, A), missing(1), missing(2), failed(3), missing(4), ok(5, A)])
-    assert [kinds(d) for d in decisions] == [[], ["tag_removed"], [], [], [], []]
+    decisions = run(
+        [ok(0, A), missing(1), missing(2), missing(3), failed(4), missing(5), ok(6, A)]
+    )
+    assert [kinds(d) for d in decisions] == [[], [], ["tag_removed"], [], [], [], []]
     assert [rows(d) for d in decisions] == [
         ["baseline"],
+        ["failing"],
         ["tag_removed"],
         [],
         [],
         [],
         ["recovered", "tag_restored"],
     ]
-    removed = decisions[1]
+    first = decisions[1]
+    assert first.state is CheckState.ERROR
+    assert not first.image.removed
+    assert first.image.last_error_status == 404
+    removed = decisions[2]
     assert removed.state is CheckState.CHANGED
     (event,) = removed.events
     assert event.data == {"tag_digest": A}
-    assert event.created_at == at(1)
+    assert event.created_at == at(2)
     image = removed.image
     assert image.removed
     assert image.digest == A  # the last good digest survives
     assert (image.last_error, image.last_error_status) == ("manifest unknown", 404)
-    assert image.last_changed_at == at(1)
-    assert [d.image.failure_count for d in decisions[1:5]] == [1, 2, 3, 4]
-    assert [d.state for d in decisions[2:5]] == [CheckState.ERROR] * 3
-    assert decisions[4].image.changes == decisions[2].image.changes == image.changes
+    assert image.last_changed_at == at(2)
+    assert image.failing_since == at(1)
+    assert [d.image.failure_count for d in decisions[1:6]] == [1, 2, 3, 4, 5]
+    assert [d.state for d in decisions[3:6]] == [CheckState.ERROR] * 3
+    assert decisions[5].image.changes == decisions[3].image.changes == image.changes
 
-    restored = decisions[5]
+    restored = decisions[6]
     assert restored.history[1].data == {"digest": A}
     assert not restored.image.removed
     assert restored.image.failure_count == 0
 
 
+def test_one_not_found_between_good_checks_is_no_removal() -> None:
+    # A registry that briefly serves empty storage: one 404, then the tag is back.
+    decisions = run([ok(0, A), missing(1), ok(2, A), missing(3), failed(4), missing(5)])
+    assert [e for d in decisions for e in d.events] == []
+    assert [rows(d) for d in decisions] == [
+        ["baseline"],
+        ["failing"],
+        ["recovered"],
+        ["failing"],
+        [],
+        [],
+    ]
+    assert not any(d.image.removed for d in decisions)
+
+
 def test_tag_removed_again_after_restore_is_a_new_event() -> None:
-    decisions = run([ok(0, A), missing(1), ok(2, A), missing(3)])
+    decisions = run([ok(0, A), missing(1), missing(2), ok(3, A), missing(4), missing(5)])
     removed = [e for d in decisions for e in d.events]
     assert [e.kind for e in removed] == [EventKind.TAG_REMOVED] * 2
     assert removed[0].id != removed[1].id
 
 
 def test_tag_restored_with_another_digest() -> None:
-    decisions = run([ok(0, A), missing(1), ok(2, B)])
-    assert rows(decisions[2]) == ["recovered", "tag_restored", "digest_changed"]
-    assert kinds(decisions[2]) == ["digest_changed"]
+    decisions = run([ok(0, A), missing(1), missing(2), ok(3, B)])
+    assert rows(decisions[3]) == ["recovered", "tag_restored", "digest_changed"]
+    assert kinds(decisions[3]) == ["digest_changed"]
 
 
 def test_tag_removed_during_a_failing_streak_keeps_the_streak_start() -> None:
-    decisions = run([ok(0, A), failed(1), missing(2)])
-    assert kinds(decisions[2]) == ["tag_removed"]
-    assert decisions[2].image.failing_since == at(1)
-    assert decisions[2].image.failure_count == 2
+    decisions = run([ok(0, A), failed(1), missing(2), missing(3)])
+    assert kinds(decisions[2]) == []
+    assert kinds(decisions[3]) == ["tag_removed"]
+    assert decisions[3].image.failing_since == at(1)
+    assert decisions[3].image.failure_count == 3
 
 
 def test_not_found_without_details() -> None:
-    decision = decide(seen(A), Observation(at(1), not_found=True))
-    assert kinds(decision) == ["tag_removed"]
-    assert (decision.image.last_error, decision.image.last_error_status) == ("tag not found", 404)
+    gone = Observation(at(1), not_found=True)
+    decisions = run([ok(0, A), gone, replace(gone, checked_at=at(2))])
+    assert kinds(decisions[2]) == ["tag_removed"]
+    image = decisions[2].image
+    assert (image.last_error, image.last_error_status) == ("tag not found", 404)
 
 
 # --- properties ----------------------------------------------------------------------------
@@ -762,14 +787,18 @@ def test_a_missing_tag_is_reported_once_per_disappearance(
     steps: list[tuple[str, ManifestObservation | None, NewerVersions | None]],
 ) -> None:
     decisions = run(_observations(steps))
-    seen_yet = gone = False
+    seen_yet = gone = suspect = False
     for (kind, _, _), decision in zip(steps, decisions, strict=True):
         removed = [e for e in decision.events if e.kind is EventKind.TAG_REMOVED]
         if kind == "missing":
-            assert len(removed) == (1 if seen_yet and not gone else 0)
-            gone = gone or seen_yet
+            # Reported on the second "not found" in a row, once per disappearance.
+            reported = seen_yet and not gone and suspect
+            assert len(removed) == (1 if reported else 0)
+            suspect = seen_yet and not gone and not reported
+            gone = gone or reported
         else:
             assert removed == []
+            suspect = False
         if kind == "ok":
             seen_yet, gone = True, False
 
@@ -788,3 +817,107 @@ def test_newer_tags_moving_forward_are_each_reported_once(answers: list[int]) ->
     assert len(reported) == len(set(reported))
     baseline = decisions[0].image.reported_same_line
     assert baseline not in reported
+
+
+# --- platform spelling -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("configured", "reported"),
+    [
+        ("linux/arm64", "linux/arm64/v8"),
+        ("linux/arm64/v8", "linux/arm64"),
+        ("linux/arm", "linux/arm/v7"),
+        ("linux/amd64", "linux/amd64/v1"),
+        ("linux/amd64", "linux/x86_64"),
+        ("Linux/ARM64", "linux/arm64/v8"),
+    ],
+)
+def test_watched_platform_matches_any_spelling_of_it(configured: str, reported: str) -> None:
+    policy = WatchPolicy(platforms=frozenset({configured}))
+    old = {reported: ARM_1, "linux/s390x": S390_1}
+    previous = decide(ImageState(REF), ok(0, index(A, old)), policy).image
+    assert previous.missing_platforms == ()
+    decision = decide(previous, ok(1, index(B, {**old, reported: ARM_2})), policy)
+    assert decision.state is CheckState.CHANGED
+    (event,) = decision.events
+    # Named as the registry spells it.
+    assert event.data["changed_platforms"] == {reported: "changed"}
+
+
+def test_platform_spellings_of_the_registry_are_compared_normalised() -> None:
+    # The index re-spelled a platform (arm64/v8 -> arm64): not a change of that platform.
+    assert changed_platforms({"linux/arm64/v8": ARM_1}, {"linux/arm64": ARM_1}) == {}
+    assert changed_platforms({"linux/arm64/v8": ARM_1}, {"linux/arm64": ARM_2}) == {
+        "linux/arm64": "changed"
+    }
+    assert changed_platforms({"unknown/unknown": ARM_1}, {"unknown/unknown": ARM_2}) == {}
+
+
+def test_configured_platform_not_in_the_image_is_recorded() -> None:
+    policy = WatchPolicy(platforms=frozenset({"linux/arm64", "linux/s390x", "linux/riscv64"}))
+    decision = decide(
+        ImageState(REF),
+        ok(0, index(A, {"linux/arm64/v8": ARM_1, "linux/s390x": S390_1})),
+        policy,
+    )
+    assert decision.image.missing_platforms == ("linux/riscv64",)
+    # A single-platform manifest says nothing about its platform: nothing is missing.
+    single_platform = decide(ImageState(REF), ok(0, A), policy)
+    assert single_platform.image.missing_platforms == ()
+
+
+# --- index-only changes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "new_platforms",
+    [
+        OLD_INDEX,  # annotations reordered, re-serialised, re-pushed with identical children
+        {**OLD_INDEX, "unknown/unknown": AMD_2},  # attestations added or rebuilt
+        {"linux/arm64": ARM_1, "linux/amd64": AMD_1, "linux/s390x": S390_1},  # re-spelled
+    ],
+)
+@pytest.mark.parametrize("watched", [None, frozenset({"linux/amd64"})])
+def test_index_changed_without_a_platform_image_is_no_rebuild(
+    new_platforms: dict[str, str], watched: frozenset[str] | None
+) -> None:
+    policy = WatchPolicy(platforms=watched)
+    previous = decide(ImageState(REF), ok(0, index(A, OLD_INDEX)), policy).image
+    decision = decide(previous, ok(1, index(B, new_platforms)), policy)
+    assert decision.state is CheckState.UNCHANGED
+    assert decision.events == ()
+    assert rows(decision) == ["index_changed"]
+    assert decision.history[0].data == {"old_digest": A, "new_digest": B}
+    assert decision.image.digest == B
+    assert decision.image.last_changed_at == previous.last_changed_at
+    # The next real change is reported against the new index digest.
+    after = decide(decision.image, ok(2, index(C, {**OLD_INDEX, "linux/amd64": AMD_2})), policy)
+    (event,) = after.events
+    assert (event.data["old_digest"], event.data["changed_platforms"]) == (
+        B,
+        {"linux/amd64": "changed"},
+    )
+
+
+# --- tag listing errors ----------------------------------------------------------------------
+
+
+def test_tag_listing_error_is_recorded_until_a_listing_succeeds() -> None:
+    failing = replace(ok(1, A), tags_error="tag list: more than max_tags=10 tags")
+    decisions = run([ok(0, A), failing, failed(2), ok(3, A, NewerVersions("3.12.9", None), "f")])
+    assert [d.image.tags_error for d in decisions] == [
+        None,
+        "tag list: more than max_tags=10 tags",
+        "tag list: more than max_tags=10 tags",  # a failed check keeps what it knew
+        None,
+    ]
+    assert decisions[1].state is CheckState.UNCHANGED
+
+
+def test_an_observation_older_than_the_stored_check_is_superseded() -> None:
+    state = seen(A, last_checked_at=at(2))
+    assert superseded(state, ok(1, B))
+    assert not superseded(state, ok(2, B))
+    assert not superseded(state, ok(3, B))
+    assert not superseded(ImageState(REF), ok(0, A))

@@ -93,6 +93,8 @@ def check_document(check: ImageCheck) -> dict[str, Any]:
         "state": check.decision.state.value,
         "previous_digest": check.previous.digest if check.previous else None,
         "newer": {"same_line": newer.same_line, "newest": newer.newest},
+        "missing_platforms": list(check.missing_platforms),
+        "tags_error": check.tags_error,
         "events": [
             {"kind": e.kind.value, "id": e.id, "created_at": e.created_at.isoformat(), **e.data}
             for e in check.decision.events
@@ -132,6 +134,11 @@ def render_report(report: RoundReport, *, colour: bool) -> str:
             fields.extend(sorted(manifest.platforms.items()))
         if check.observation.error:
             fields.append(("error", check.observation.error))
+        fields.extend(
+            ("warning", f"platform {p} is not in the image") for p in check.missing_platforms
+        )
+        if check.tags_error:
+            fields.append(("warning", check.tags_error))
         newer = check.decision.image.newer
         if newer.same_line or newer.newest:
             fields.append(

@@ -82,6 +82,11 @@ def describe(entry: HistoryEntry) -> str:
             if data.get("unwatched_only"):
                 return text + " (only platforms not watched)"
             return text + (f" ({changed})" if changed else "")
+        case HistoryKind.INDEX_CHANGED:
+            return (
+                f"{short_digest(data.get('old_digest'))} -> {short_digest(data.get('new_digest'))}"
+                " (index only: no platform image changed)"
+            )
         case HistoryKind.NEW_VERSION:
             return (
                 f"newer: {', '.join(data.get('new', []))} "

@@ -21,7 +21,14 @@ from watcher.cli.common import (
 )
 from watcher.cli.output import age, is_terminal, short_digest, table
 from watcher.core.reference import parse_reference, split_tag
-from watcher.core.status import Attention, attention
+from watcher.core.status import (
+    DEFAULT_FAIL_ON,
+    Attention,
+    Concern,
+    attention,
+    concerns,
+    parse_fail_on,
+)
 from watcher.store import ImageStatus
 
 _COLOURS = {
@@ -43,7 +50,12 @@ _COLOURS = {
 @click.option(
     "--exit-code",
     is_flag=True,
-    help="Exit 1 when some image needs a rebuild or has a newer version (for CI).",
+    help="Exit 1 when some image needs a rebuild, has a newer version or fails (for CI).",
+)
+@click.option(
+    "--fail-on",
+    metavar="LIST",
+    help="Exit 1 only for these, comma separated: rebuild,newer,failing (implies --exit-code).",
 )
 @handle_errors
 def status(
@@ -52,11 +64,20 @@ def status(
     as_json: bool,
     include_inactive: bool,
     exit_code: bool,
+    fail_on: str | None,
 ) -> None:
     """Show every tracked image, what needs attention first.
 
     Reads the database only; it never contacts a registry.
     """
+    gate: frozenset[Concern] = frozenset()
+    if fail_on is not None:
+        try:
+            gate = parse_fail_on(fail_on)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+    elif exit_code:
+        gate = DEFAULT_FAIL_ON
     config = read_config(config_path, database_url, state_only=True)
     store = open_existing_store(config)
     try:
@@ -94,10 +115,21 @@ def status(
                 for state in failing:
                     http = f", HTTP {state.last_error_status}" if state.last_error_status else ""
                     click.echo(f"  {state.ref} (x{state.failure_count}{http}): {state.last_error}")
-    attention_needed = any(
-        a in (Attention.REBUILD_NEEDED, Attention.NEWER_VERSION) for a, _ in rows
-    )
-    raise SystemExit(EXIT_PROBLEM if exit_code and attention_needed else EXIT_OK)
+            warnings = [(s.state.ref, w) for _, s in rows for w in _warnings(s)]
+            if warnings:
+                click.echo("\nWarnings:")
+                for ref, warning in warnings:
+                    click.echo(f"  {ref}: {warning}")
+    failed_gate = any(gate & concerns(s.state, [p.kind for p in s.pending]) for s in statuses)
+    raise SystemExit(EXIT_PROBLEM if failed_gate else EXIT_OK)
+
+
+def _warnings(item: ImageStatus) -> list[str]:
+    state = item.state
+    found = [f"platform {p} is not in the image" for p in state.missing_platforms]
+    if state.tags_error:
+        found.append(state.tags_error)
+    return found
 
 
 def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
@@ -139,6 +171,9 @@ def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
         }
         if state.failing
         else None,
+        "missing_platforms": list(state.missing_platforms),
+        "tags_error": state.tags_error,
+        "concerns": sorted(c.value for c in concerns(state, [p.kind for p in item.pending])),
         "pending_events": [
             {"id": p.id, "kind": p.kind.value, "created_at": _iso(p.created_at)}
             for p in item.pending

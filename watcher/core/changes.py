@@ -18,6 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from watcher.core.observation import ManifestObservation
+from watcher.core.platform import changed_platforms as changed_platforms  # re-exported
+from watcher.core.platform import missing_platforms
 from watcher.core.tags import TagPolicy, rank_tags
 
 
@@ -44,6 +46,7 @@ class HistoryKind(StrEnum):
 
     BASELINE = "baseline"
     DIGEST_CHANGED = "digest_changed"
+    INDEX_CHANGED = "index_changed"
     NEW_VERSION = "new_version"
     TAG_REMOVED = "tag_removed"
     TAG_RESTORED = "tag_restored"
@@ -83,6 +86,13 @@ class ImageState:
     last_error_status: int | None = None
     failing_since: datetime | None = None
     failure_count: int = 0
+    # Configured platforms the image's index does not have at all (as spelled in the config).
+    missing_platforms: tuple[str, ...] = ()
+    # Why the last tag listing failed; None when it succeeded or was not wanted.
+    tags_error: str | None = None
+    # The newer tags the user acknowledged (``watcher ack``): not "newer version" any more.
+    acknowledged_same_line: str | None = None
+    acknowledged_newest: str | None = None
 
     @property
     def seen(self) -> bool:
@@ -93,12 +103,18 @@ class ImageState:
     def failing(self) -> bool:
         return self.failure_count > 0
 
+    @property
+    def removal_suspected(self) -> bool:
+        """The last check answered "not found" once: a second one reports the removal."""
+        return self.failing and self.last_error_status == 404 and self.seen and not self.removed
+
 
 @dataclass(frozen=True)
 class Observation:
     """The outcome of one check: a manifest (or why there is none) and the newer-tag answers.
 
-    ``newer`` is None when tags were not listed or listing failed: the previous answer stands.
+    ``newer`` is None when tags were not listed or listing failed: the previous answer stands;
+    ``tags_error`` says why listing failed.
     """
 
     checked_at: datetime
@@ -108,6 +124,7 @@ class Observation:
     error: str | None = None
     error_status: int | None = None
     not_found: bool = False
+    tags_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,22 +167,15 @@ def event_id(ref: str, kind: EventKind, generation: int, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def changed_platforms(
-    old: Mapping[str, str], new: Mapping[str, str], watched: frozenset[str] | None = None
-) -> dict[str, str]:
-    """Platforms whose digest differs, mapped to ``added``, ``removed`` or ``changed``.
+def superseded(current: ImageState, observation: Observation) -> bool:
+    """True when the stored state comes from a later look than ``observation``.
 
-    With ``watched`` set, other platforms are ignored entirely.
+    Another writer (the daemon beside a ``watcher check``) recorded a newer answer for the
+    image while this observation was on its way: deciding it now would report the tag moving
+    back to what it pointed to before, so it is dropped.
     """
-    result: dict[str, str] = {}
-    for platform in sorted(set(old) | set(new)):
-        if watched is not None and platform not in watched:
-            continue
-        before, after = old.get(platform), new.get(platform)
-        if before == after:
-            continue
-        result[platform] = "added" if before is None else "removed" if after is None else "changed"
-    return result
+    last = current.last_checked_at
+    return last is not None and observation.checked_at < last
 
 
 def decide(
@@ -209,14 +219,20 @@ def _failed(old: ImageState, obs: Observation) -> CheckDecision:
 
 
 def _tag_missing(old: ImageState, obs: Observation) -> CheckDecision:
-    """A 404 after the tag was seen is ``tag_removed``, once; before that it is an error."""
-    if not old.seen or old.removed:
+    """Two 404s in a row after the tag was seen are ``tag_removed``, once.
+
+    The first 404 is a failed check only: a registry that briefly serves empty storage must
+    not report every tag removed. Before the tag was ever seen a 404 is an error.
+    """
+    if old.removed:
+        # Still gone: already reported; count it as a failing check without new rows.
+        image = replace(_failed(old, obs).image, changes=old.changes)
+        return CheckDecision(CheckState.ERROR, image)
+    if not old.removal_suspected:
+        # Never seen, or the first "not found": a failed check; the next one decides.
         decision = _failed(old, obs)
-        if old.removed:
-            # Still gone: already reported; count it as a failing check without new rows.
-            image = replace(decision.image, changes=old.changes)
-            return CheckDecision(CheckState.ERROR, image)
-        return decision
+        image = replace(decision.image, last_error_status=obs.error_status or 404)
+        return CheckDecision(CheckState.ERROR, image, decision.history)
     at = obs.checked_at
     generation = old.changes + 1
     data: dict[str, Any] = {"tag_digest": old.digest}
@@ -269,6 +285,8 @@ def _observed(
         failure_count=0,
         failing_since=None,
         removed=False,
+        missing_platforms=tuple(missing_platforms(policy.platforms, manifest.platforms)),
+        tags_error=obs.tags_error,
     )
 
     if old.failing:
@@ -296,20 +314,17 @@ def _observed(
             image, digest=manifest.digest, platforms=manifest.platforms, last_changed_at=at
         )
     elif manifest.digest != old.digest:
-        platforms = changed_platforms(old.platforms, manifest.platforms, policy.platforms)
-        relevant = (
-            bool(platforms)
-            or policy.platforms is None
-            or not (old.platforms and manifest.platforms)
-        )
         image = replace(image, digest=manifest.digest, platforms=manifest.platforms)
-        if relevant:
+        moved = {"old_digest": old.digest, "new_digest": manifest.digest}
+        platforms = changed_platforms(old.platforms, manifest.platforms, policy.platforms)
+        both_indexes = bool(old.platforms and manifest.platforms)
+        if both_indexes and not changed_platforms(old.platforms, manifest.platforms):
+            # The index moved but no platform's image did (attestations added or rebuilt,
+            # annotations, the same list re-serialised or re-pushed): nothing to rebuild.
+            add(HistoryKind.INDEX_CHANGED, moved, None, "")
+        elif platforms or policy.platforms is None or not both_indexes:
             state = CheckState.CHANGED
-            data = {
-                "old_digest": old.digest,
-                "new_digest": manifest.digest,
-                "changed_platforms": platforms,
-            }
+            data = {**moved, "changed_platforms": platforms}
             add(
                 HistoryKind.DIGEST_CHANGED,
                 data,
@@ -321,12 +336,7 @@ def _observed(
             # Only platforms the user does not watch moved: remember the new digests silently.
             add(
                 HistoryKind.DIGEST_CHANGED,
-                {
-                    "old_digest": old.digest,
-                    "new_digest": manifest.digest,
-                    "changed_platforms": {},
-                    "unwatched_only": True,
-                },
+                {**moved, "changed_platforms": {}, "unwatched_only": True},
                 None,
                 "",
             )

@@ -41,11 +41,20 @@ def state_values(state: ImageState) -> dict[str, Any]:
         "last_error_status": state.last_error_status,
         "failing_since": state.failing_since,
         "failure_count": state.failure_count,
+        "missing_platforms": list(state.missing_platforms),
+        "tags_error": state.tags_error,
     }
 
 
 def new_image(state: ImageState, now: datetime) -> dict[str, Any]:
-    return {**state_values(state), "active": True, "added_at": now}
+    """A new row. What the user acknowledged is written by ``acknowledge`` only."""
+    return {
+        **state_values(state),
+        "acknowledged_same_line": state.acknowledged_same_line,
+        "acknowledged_newest": state.acknowledged_newest,
+        "active": True,
+        "added_at": now,
+    }
 
 
 # Columns in the order image_state() unpacks them.
@@ -67,7 +76,12 @@ STATE = select(
     images.c.last_error_status,
     images.c.failing_since,
     images.c.failure_count,
+    images.c.missing_platforms,
+    images.c.tags_error,
+    images.c.acknowledged_same_line,
+    images.c.acknowledged_newest,
 )
+_STATE_COLUMNS = 21
 
 
 def image_state(row: Sequence[Any]) -> ImageState:
@@ -89,7 +103,11 @@ def image_state(row: Sequence[Any]) -> ImageState:
         last_error_status,
         failing_since,
         failure_count,
-    ) = row[:17]
+        missing,
+        tags_error,
+        acknowledged_same_line,
+        acknowledged_newest,
+    ) = row[:_STATE_COLUMNS]
     return ImageState(
         ref=ref,
         digest=digest,
@@ -107,6 +125,10 @@ def image_state(row: Sequence[Any]) -> ImageState:
         last_error_status=last_error_status,
         failing_since=failing_since,
         failure_count=failure_count,
+        missing_platforms=tuple(missing or ()),
+        tags_error=tags_error,
+        acknowledged_same_line=acknowledged_same_line,
+        acknowledged_newest=acknowledged_newest,
     )
 
 

@@ -128,6 +128,11 @@ images = Table(
     Column("last_error_status", Integer),
     Column("failing_since", UTCDateTime),
     Column("failure_count", Integer, nullable=False),
+    # Revision 0002: change detection you can trust.
+    Column("missing_platforms", JSON),
+    Column("tags_error", Text),
+    Column("acknowledged_same_line", String(TAG_LENGTH)),
+    Column("acknowledged_newest", String(TAG_LENGTH)),
 )
 
 history = Table(

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -25,7 +25,7 @@ from watcher.core.changes import (
     ImageState,
 )
 from watcher.errors import StorageError
-from watcher.store import codec, migrate
+from watcher.store import codec, migrate, recording
 from watcher.store.engine import create, mask, reading, writing
 from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
@@ -154,8 +154,9 @@ class Store:
             }
             new = [ref for ref in wanted if ref not in known]
             if new:
+                # Another process may add the same images at the same moment.
                 connection.execute(
-                    insert(images),
+                    recording.insert_new_images(connection),
                     [codec.new_image(ImageState(ref=ref), now) for ref in new],
                 )
             back = [ref for ref in wanted if known.get(ref) is False]
@@ -205,63 +206,48 @@ class Store:
         An unchanged check only updates the image's row. An event whose id is already stored
         is skipped, and history is appended only when the decision moves the image's change
         counter forward: a decision applied twice (a retry after a commit whose outcome was
-        unknown) records everything once.
+        unknown) records everything once. It does not look at what the row holds now: a
+        check that may run beside another writer records with :meth:`record`.
         """
-        state = decision.image
-        strays = {e.ref for e in decision.history} | {e.ref for e in decision.events}
-        strays.discard(state.ref)
-        if strays:
-            raise ValueError(f"decision for {state.ref!r} has rows of {sorted(strays)}")
-        values = codec.state_values(state)
+        recording.check_rows(decision)
         with self._writing() as connection:
             row = connection.execute(
                 select(images.c.id, images.c.changes)
-                .where(images.c.ref == state.ref)
+                .where(images.c.ref == decision.image.ref)
                 .with_for_update()
             ).first()
+            recording.write(connection, decision, None if row is None else (row.id, row.changes))
+
+    @_storage_errors
+    def record(
+        self, ref: str, decide: Callable[[ImageState], CheckDecision | None]
+    ) -> CheckDecision | None:
+        """Decide against the image's state as stored now, and record it, in ONE transaction.
+
+        The row is locked first (``SELECT ... FOR UPDATE``; on SQLite the write transaction
+        holds the database's write lock), so no other writer can change the state between
+        ``decide`` reading it and its decision being written: two writers checking one image
+        at once each decide against what the other recorded, never against a stale copy.
+        ``decide`` gets an empty ``ImageState`` for an image never stored (its row is created
+        first, so two writers adding one image at once also queue on its lock); it returns
+        None to record nothing.
+        """
+        locked = codec.STATE.add_columns(images.c.id).where(images.c.ref == ref).with_for_update()
+        with self._writing() as connection:
+            row = connection.execute(locked).first()
             if row is None:
-                result = connection.execute(insert(images).values(codec.new_image(state, _now())))
-                assert result.inserted_primary_key is not None
-                image_id = int(result.inserted_primary_key[0])
-                recorded = False
-            else:
-                image_id = row.id
-                connection.execute(update(images).where(images.c.id == image_id).values(values))
-                recorded = row.changes >= state.changes
-            if decision.history and not recorded:
-                connection.execute(
-                    insert(history),
-                    [
-                        {
-                            "image_id": image_id,
-                            "at": e.at,
-                            "kind": e.kind.value,
-                            "data": dict(e.data),
-                        }
-                        for e in decision.history
-                    ],
-                )
-            if decision.events:
-                ids = [event.id for event in decision.events]
-                stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
-                rows: list[dict[str, Any]] = []
-                for event in decision.events:
-                    if event.id in stored:
-                        continue
-                    stored.add(event.id)
-                    rows.append(
-                        {
-                            "id": event.id,
-                            "image_id": image_id,
-                            "kind": event.kind.value,
-                            "created_at": event.created_at,
-                            "data": dict(event.data),
-                            "state": DeliveryState.PENDING.value,
-                            "attempts": 0,
-                        }
-                    )
-                if rows:
-                    connection.execute(insert(events), rows)
+                new = codec.new_image(ImageState(ref=ref), _now())
+                connection.execute(recording.insert_new_images(connection), [new])
+                row = connection.execute(locked).one()
+            current = codec.image_state(row)
+            decision = decide(current)
+            if decision is None:
+                return None
+            recording.check_rows(decision)
+            if decision.image.ref != ref:
+                raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
+            recording.write(connection, decision, (row[-1], current.changes))
+            return decision
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -336,6 +322,8 @@ class Store:
         """Mark the image's unacknowledged events acknowledged; returns how many.
 
         Unacknowledged means pending or delivered: a delivered event still waits for the user.
+        The newer versions on offer now are acknowledged too: ``status`` stops reporting them
+        until a still newer one appears.
         """
         image_id = select(images.c.id).where(images.c.ref == ref).scalar_subquery()
         with self._writing() as connection:
@@ -346,6 +334,14 @@ class Store:
                     events.c.state.in_([DeliveryState.PENDING.value, DeliveryState.DELIVERED.value])
                 )
                 .values(state=DeliveryState.ACKNOWLEDGED.value, acknowledged_at=at or _now())
+            )
+            connection.execute(
+                update(images)
+                .where(images.c.ref == ref)
+                .values(
+                    acknowledged_same_line=images.c.newer_same_line,
+                    acknowledged_newest=images.c.newer_newest,
+                )
             )
             return int(result.rowcount)
 
