@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
 from watcher.core.tags.policy import DEFAULT_POLICY
@@ -23,6 +25,15 @@ from watcher.errors import ConfigError, InvalidReference
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
 DEFAULT_INTERVAL = 3600.0
+
+# Bounds on numbers, so a typo fails at load with the key named instead of deep in a round.
+DAY = 86400.0
+MAX_INTERVAL = 365 * DAY
+MAX_TIMEOUT = 3600.0
+MAX_CONCURRENCY = 1000
+MAX_RETRIES = 20
+MAX_TAG_PAGES = 10_000
+MAX_TAGS = 10_000_000
 
 _DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?", re.ASCII)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -116,7 +127,8 @@ def load_config(path: str | Path) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` naming the file and key."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark, as some Windows editors write, is not part of the TOML.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError("file not found", path=str(path)) from None
     except OSError as exc:
@@ -134,8 +146,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     reader.keys(raw, "", ("watcher", "registries", "images"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
-    concurrency = reader.positive_int(section, "watcher.concurrency", 8)
-    timeout = reader.duration(section, "watcher.timeout", 10.0)
+    concurrency = reader.positive_int(section, "watcher.concurrency", 8, MAX_CONCURRENCY)
+    timeout = reader.duration(section, "watcher.timeout", 10.0, MAX_TIMEOUT)
     notify_default = reader.boolean(section, "watcher.notify_on_first_check", False)
     docker_config = reader.string(section, "watcher.docker_config")
 
@@ -151,8 +163,12 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     _unique(reader, [str(i.ref) for i in images], "images", "ref")
     return Config(
         path=path,
-        database=reader.string(section, "watcher.database") or DEFAULT_DATABASE,
-        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL),
+        database=database_url(
+            reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+            key="watcher.database",
+            path=path,
+        ),
+        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL, MAX_INTERVAL),
         concurrency=concurrency,
         timeout=timeout,
         notify_on_first_check=notify_default,
@@ -168,6 +184,71 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"{text!r} is not a duration such as '90s', '15m', '1h' or '1d'")
     return float(match["value"]) * _UNITS[match["unit"]]
+
+
+def format_duration(seconds: float) -> str:
+    """The largest whole unit: ``365d``, ``1h``, ``90s``."""
+    for unit in ("d", "h", "m", "s"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def database_url(url: str, *, key: str, path: Path | None = None) -> str:
+    """Check a database URL; a relative SQLite path is made relative to the config ``path``.
+
+    Errors name ``key`` (``watcher.database`` or ``--database``) and never show a password,
+    even one that is not percent-encoded and so cannot be told from the host.
+    """
+    where = str(path) if path else None
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # ArgumentError, and ValueError for a port such as 'abc'
+        raise ConfigError(
+            f"{redact_url(url)!r} is not a database URL ({_url_problem(exc)}): expected e.g. "
+            "sqlite:///watcher.db or postgresql+psycopg://user:password@host/dbname",
+            path=where,
+            key=key,
+        ) from None
+    if "@" in (parsed.host or "") or "@" in (parsed.username or ""):
+        raise ConfigError(
+            f"{redact_url(url)!r}: the user name or password holds an '@' that is not "
+            "percent-encoded: write each '@' in them as %40 (and ':' as %3A, '/' as %2F)",
+            path=where,
+            key=key,
+        )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigError(
+            f"{redact_url(url)!r}: port {parsed.port} is not between 1 and 65535",
+            path=where,
+            key=key,
+        )
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and path is not None
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+        and not Path(database).expanduser().is_absolute()
+    ):
+        resolved = path.parent.absolute() / database
+        return parsed.set(database=str(resolved)).render_as_string(hide_password=False)
+    return url
+
+
+def redact_url(url: str) -> str:
+    """``url`` with everything between ``://`` and its last ``@`` hidden (the credentials)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+def _url_problem(exc: Exception) -> str:
+    text = str(exc)
+    if text.startswith("invalid literal for int()"):
+        return "the port is not a number"
+    return "it does not parse"
 
 
 def _registry(
@@ -198,11 +279,13 @@ def _registry(
         username=username,
         password=password,
         token=token,
-        max_concurrency=reader.positive_int(item, f"{where}.max_concurrency", concurrency),
-        timeout=reader.duration(item, f"{where}.timeout", timeout),
-        retries=reader.non_negative_int(item, f"{where}.retries", 3),
-        max_tag_pages=reader.positive_int(item, f"{where}.max_tag_pages", 100),
-        max_tags=reader.positive_int(item, f"{where}.max_tags", 50_000),
+        max_concurrency=reader.positive_int(
+            item, f"{where}.max_concurrency", concurrency, MAX_CONCURRENCY
+        ),
+        timeout=reader.duration(item, f"{where}.timeout", timeout, MAX_TIMEOUT),
+        retries=reader.non_negative_int(item, f"{where}.retries", 3, MAX_RETRIES),
+        max_tag_pages=reader.positive_int(item, f"{where}.max_tag_pages", 100, MAX_TAG_PAGES),
+        max_tags=reader.positive_int(item, f"{where}.max_tags", 50_000, MAX_TAGS),
     )
 
 
@@ -318,21 +401,27 @@ class _Reader:
             raise self.error(key, f"must be true or false, not {_kind(value)}")
         return value
 
-    def positive_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
-        value = self.non_negative_int(table, key, default)
+    def positive_int(self, table: Mapping[str, Any], key: str, default: int, most: int) -> int:
+        value = self.non_negative_int(table, key, default, most)
         if value == 0:
             raise self.error(key, "must be at least 1")
         return value
 
-    def non_negative_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
+    def non_negative_int(
+        self, table: Mapping[str, Any], key: str, default: int, most: int
+    ) -> int:
         value = self._get(table, key)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.error(key, f"must be a whole number >= 0, not {value!r}")
+        if value > most:
+            raise self.error(key, f"must be at most {most:_}, not {value:_}".replace("_", ","))
         return value
 
-    def duration(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def duration(
+        self, table: Mapping[str, Any], key: str, default: float, most: float
+    ) -> float:
         value = self._get(table, key)
         if value is None:
             return default
@@ -351,6 +440,8 @@ class _Reader:
             raise self.error(key, f"must be a duration such as 30 or '15m', not {value}")
         if seconds <= 0:
             raise self.error(key, "must be greater than zero")
+        if seconds > most:
+            raise self.error(key, f"must be at most {format_duration(most)}, not {value!r}")
         return seconds
 
     def secret(self, table: Mapping[str, Any], where: str, name: str) -> str | None:
