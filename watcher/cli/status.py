@@ -19,18 +19,11 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
-from watcher.cli.output import age, is_terminal, short_digest, table
-from watcher.core.reference import parse_reference, split_tag
+from watcher.cli.output import output_width, use_colour
+from watcher.cli.status_text import render_status
+from watcher.core.reference import parse_reference
 from watcher.core.status import Attention, attention
 from watcher.store import ImageStatus
-
-_COLOURS = {
-    Attention.REBUILD_NEEDED: "yellow",
-    Attention.FAILING: "red",
-    Attention.NEWER_VERSION: "cyan",
-    Attention.UP_TO_DATE: "green",
-    Attention.NOT_CHECKED: None,
-}
 
 
 @click.command()
@@ -58,7 +51,7 @@ def status(
     Reads the database only; it never contacts a registry.
     """
     config = read_config(config_path, database_url, state_only=True)
-    store = open_existing_store(config)
+    store = open_existing_store(config, read_only=True)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
     finally:
@@ -75,49 +68,14 @@ def status(
                 "summary": {a.value: sum(1 for b, _ in rows if b is a) for a in Attention},
             }
         )
+    elif not rows:
+        click.echo("No images tracked yet: run `watcher check`.")
     else:
-        colour = is_terminal()
-        if not rows:
-            click.echo("No images tracked yet: run `watcher check`.")
-        else:
-            click.echo(
-                table(
-                    ("IMAGE", "TAG", "DIGEST", "CHANGED", "CHECKED", "NEWER", "STATE"),
-                    [_row(a, s, now) for a, s in rows],
-                    [_COLOURS[a] for a, _ in rows],
-                    colour=colour,
-                )
-            )
-            failing = [s.state for _, s in rows if s.state.failing and s.state.last_error]
-            if failing:
-                click.echo("\nLast errors:")
-                for state in failing:
-                    http = f", HTTP {state.last_error_status}" if state.last_error_status else ""
-                    click.echo(f"  {state.ref} (x{state.failure_count}{http}): {state.last_error}")
+        click.echo(render_status(rows, now, colour=use_colour(), width=output_width()))
     attention_needed = any(
         a in (Attention.REBUILD_NEEDED, Attention.NEWER_VERSION) for a, _ in rows
     )
     raise SystemExit(EXIT_PROBLEM if exit_code and attention_needed else EXIT_OK)
-
-
-def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
-    state = item.state
-    name, tag = split_tag(state.ref)
-    newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
-    label = level.label
-    if level is Attention.FAILING:
-        label += f" x{state.failure_count} since {age(state.failing_since, now)}"
-    if level is Attention.REBUILD_NEEDED and state.failing:
-        label += " (failing)"
-    return [
-        name,
-        tag or "-",
-        short_digest(state.digest),
-        age(state.last_changed_at, now),
-        age(state.last_checked_at, now),
-        ", ".join(newer) or "-",
-        label + ("" if item.active else " (inactive)"),
-    ]
 
 
 def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
