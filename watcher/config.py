@@ -172,7 +172,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         concurrency=concurrency,
         timeout=timeout,
         notify_on_first_check=notify_default,
-        docker_config=Path(docker_config).expanduser() if docker_config else None,
+        docker_config=_relative_to(path, Path(docker_config)) if docker_config else None,
         registries=registries,
         images=images,
     )
@@ -184,6 +184,14 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"{text!r} is not a duration such as '90s', '15m', '1h' or '1d'")
     return float(match["value"]) * _UNITS[match["unit"]]
+
+
+def _relative_to(config_path: Path | None, value: Path) -> Path:
+    """A path from the config file: ``~`` expanded, a relative one beside the file."""
+    value = value.expanduser()
+    if value.is_absolute() or config_path is None:
+        return value
+    return config_path.parent.absolute() / value
 
 
 def format_duration(seconds: float) -> str:
@@ -229,9 +237,9 @@ def database_url(url: str, *, key: str, path: Path | None = None) -> str:
         and path is not None
         and database not in ("", ":memory:")
         and not database.startswith("file:")
-        and not Path(database).expanduser().is_absolute()
+        and not Path(database).is_absolute()
     ):
-        resolved = path.parent.absolute() / database
+        resolved = _relative_to(path, Path(database))
         return parsed.set(database=str(resolved)).render_as_string(hide_password=False)
     return url
 
@@ -460,9 +468,7 @@ class _Reader:
                 raise self.error(dotted, f"environment variable {value} is not set")
             return os.environ[value]
         if key.endswith("_file"):
-            secret_path = Path(value).expanduser()
-            if not secret_path.is_absolute() and self.path:
-                secret_path = Path(self.path).parent / secret_path
+            secret_path = _relative_to(Path(self.path) if self.path else None, Path(value))
             try:
                 return secret_path.read_text(encoding="utf-8").strip()
             except OSError as exc:

@@ -165,3 +165,21 @@ def test_a_byte_order_mark_is_not_part_of_the_toml(tmp_path: Path) -> None:
     path = tmp_path / "watcher.toml"
     path.write_bytes(b"\xef\xbb\xbf[watcher]\ninterval = '15m'\n")
     assert load_config(path).interval == 900.0
+
+
+def test_docker_config_is_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "etc" / "watcher.toml"
+    path.parent.mkdir()
+    path.write_text("[watcher]\ndocker_config = 'docker/config.json'\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(Path("etc/watcher.toml")).docker_config == (
+        tmp_path / "etc" / "docker" / "config.json"
+    )
+
+
+def test_sqlite_path_under_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    url = database_url("sqlite:///~/w.db", key="watcher.database", path=Path("/etc/w.toml"))
+    assert url == f"sqlite:///{tmp_path / 'w.db'}"
