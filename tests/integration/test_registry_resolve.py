@@ -221,5 +221,5 @@ def test_plain_http_registry_without_insecure_is_a_clear_error(
     settings = registry_htpasswd.settings(insecure=False, retries=0)
     with pytest.raises(RegistryUnavailable) as caught:
         run(settings, lambda c: c.resolve(registry_htpasswd.ref(repository, "1")))
-    assert "insecure=True" in str(caught.value)
+    assert "`insecure = true`" in str(caught.value)
     assert "wonderland" not in str(caught.value)

@@ -208,7 +208,7 @@ def test_credentials_never_go_to_a_plain_http_realm_of_a_secure_registry() -> No
     with pytest.raises(Unauthorized) as caught:
         harness.run(lambda c: c.resolve(REF))
     assert "plain HTTP" in str(caught.value)
-    assert "insecure=True" in str(caught.value)
+    assert "`insecure = true`" in str(caught.value)
     assert "hunter2" not in str(caught.value)
     assert not any(r.url.host == "auth.example" for r in harness.requests)
 

@@ -221,7 +221,7 @@ class Authenticator:
         if url.scheme != "https" and secret and not host.settings.insecure:
             raise Unauthorized(
                 f"refusing to send credentials over plain HTTP to the token realm {realm!r}; "
-                "allow plain HTTP for this registry with insecure=True if that is intended",
+                "set `insecure = true` for this registry if plain HTTP is intended",
                 realm=realm, registry=host.registry, reference=reference,
             )
         query = {"scope": scope}

@@ -212,7 +212,7 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(root) or type(root).__name__
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        text += " (the registry may speak plain HTTP: allow it with insecure=True)"
+        text += " (the registry may speak plain HTTP: set `insecure = true` for it)"
     return f"cannot connect: {text}"
 
 
