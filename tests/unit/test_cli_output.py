@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from watcher.cli.check_text import render_report
-from watcher.cli.output import elide, printable, table_lines
+from watcher.cli.output import elide, table_lines
 from watcher.config import TrackedImage
 from watcher.core.changes import ImageState, Observation, WatchPolicy, decide
 from watcher.core.observation import OCI_INDEX, ManifestObservation
 from watcher.core.reference import parse_reference
 from watcher.service import ImageCheck, RoundReport
+from watcher.terminal import printable
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ESC = "\x1b[31m"

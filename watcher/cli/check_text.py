@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.output import printable, short_digest
+from watcher.cli.output import short_digest
 from watcher.core.changes import CheckState
+from watcher.terminal import printable
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
     from watcher.service import ImageCheck, RoundReport

@@ -9,11 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from watcher.cli.output import age, elide, printable, short_digest, table_lines
+from watcher.cli.output import age, elide, short_digest, table_lines
 from watcher.core.changes import EventKind
 from watcher.core.reference import split_tag
 from watcher.core.status import Attention
 from watcher.store import ImageStatus
+from watcher.terminal import printable
 
 COLOURS = {
     Attention.REBUILD_NEEDED: "yellow",
