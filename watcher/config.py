@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
+from watcher.config_paths import database_url, relative_to_config
 from watcher.core.reference import _HUB_ALIASES, DOCKER_HUB, ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
 from watcher.core.tags.policy import DEFAULT_POLICY
@@ -172,7 +171,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         concurrency=concurrency,
         timeout=timeout,
         notify_on_first_check=notify_default,
-        docker_config=_relative_to(path, Path(docker_config)) if docker_config else None,
+        docker_config=relative_to_config(path, Path(docker_config)) if docker_config else None,
         registries=registries,
         images=images,
     )
@@ -186,77 +185,12 @@ def parse_duration(text: str) -> float:
     return float(match["value"]) * _UNITS[match["unit"]]
 
 
-def _relative_to(config_path: Path | None, value: Path) -> Path:
-    """A path from the config file: ``~`` expanded, a relative one beside the file."""
-    value = value.expanduser()
-    if value.is_absolute() or config_path is None:
-        return value
-    return config_path.parent.absolute() / value
-
-
 def format_duration(seconds: float) -> str:
     """The largest whole unit: ``365d``, ``1h``, ``90s``."""
     for unit in ("d", "h", "m", "s"):
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
     return f"{seconds:g}s"
-
-
-def database_url(url: str, *, key: str, path: Path | None = None) -> str:
-    """Check a database URL; a relative SQLite path is made relative to the config ``path``.
-
-    Errors name ``key`` (``watcher.database`` or ``--database``) and never show a password,
-    even one that is not percent-encoded and so cannot be told from the host.
-    """
-    where = str(path) if path else None
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # ArgumentError, and ValueError for a port such as 'abc'
-        raise ConfigError(
-            f"{redact_url(url)!r} is not a database URL ({_url_problem(exc)}): expected e.g. "
-            "sqlite:///watcher.db or postgresql+psycopg://user:password@host/dbname",
-            path=where,
-            key=key,
-        ) from None
-    if "@" in (parsed.host or "") or "@" in (parsed.username or ""):
-        raise ConfigError(
-            f"{redact_url(url)!r}: the user name or password holds an '@' that is not "
-            "percent-encoded: write each '@' in them as %40 (and ':' as %3A, '/' as %2F)",
-            path=where,
-            key=key,
-        )
-    if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise ConfigError(
-            f"{redact_url(url)!r}: port {parsed.port} is not between 1 and 65535",
-            path=where,
-            key=key,
-        )
-    database = parsed.database or ""
-    if (
-        parsed.get_backend_name() == "sqlite"
-        and path is not None
-        and database not in ("", ":memory:")
-        and not database.startswith("file:")
-        and not Path(database).is_absolute()
-    ):
-        resolved = _relative_to(path, Path(database))
-        return parsed.set(database=str(resolved)).render_as_string(hide_password=False)
-    return url
-
-
-def redact_url(url: str) -> str:
-    """``url`` with everything between ``://`` and its last ``@`` hidden (the credentials)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"
-
-
-def _url_problem(exc: Exception) -> str:
-    text = str(exc)
-    if text.startswith("invalid literal for int()"):
-        return "the port is not a number"
-    return "it does not parse"
 
 
 def _registry(
@@ -468,7 +402,7 @@ class _Reader:
                 raise self.error(dotted, f"environment variable {value} is not set")
             return os.environ[value]
         if key.endswith("_file"):
-            secret_path = _relative_to(Path(self.path) if self.path else None, Path(value))
+            secret_path = relative_to_config(Path(self.path) if self.path else None, Path(value))
             try:
                 return secret_path.read_text(encoding="utf-8").strip()
             except OSError as exc:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import database_url, load_config, parse_config
+from watcher.config import load_config, parse_config
+from watcher.config_paths import database_url
 from watcher.errors import ConfigError
 
 SECRET = "s3cr3t-Pa55"

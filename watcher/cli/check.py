@@ -49,6 +49,9 @@ def check(
 ) -> None:
     """Check the configured images (or REFs) once, record what changed, and print it.
 
+    The text lists the images that changed or failed (--all: every image) and a summary
+    naming them; --json has every image with full digests.
+
     Exit status: 0 when every check succeeded, 1 when some failed, 2 for usage or
     configuration errors.
     """
