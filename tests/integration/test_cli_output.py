@@ -23,7 +23,6 @@ from watcher.core.changes import ImageState, NewerVersions, Observation, WatchPo
 from watcher.core.observation import OCI_INDEX, ManifestObservation
 from watcher.store import Store
 
-NOW = datetime.now(UTC)
 HOSTILE = "\x1b[2J\x1b]0;owned\x07"  # clear the screen, retitle the terminal
 LONG = "registry.example.com:5000/" + "a-very-long-group-name/" * 3 + "base"
 MOVING = f"{LONG}:3.12-slim"
@@ -50,29 +49,30 @@ def database(tmp_path: Path) -> Path:
     """Four images: one moved on two platforms (one name hostile), one steady, one with newer
     tags (hostile), one failing with a hostile error."""
     path = tmp_path / "watcher.db"
+    now = datetime.now(UTC)  # "30m ago" is measured from here, when the test runs
     with Store.open(f"sqlite:///{path}") as store:
         store.sync_images([MOVING, STEADY, NEWER, BROKEN])
         before = {"linux/amd64": digest("1"), f"linux/arm{HOSTILE}": digest("2")}
         after = {"linux/amd64": digest("3"), f"linux/arm{HOSTILE}": digest("4")}
-        apply(store, MOVING, Observation(NOW - timedelta(hours=3), manifest=seen("a", before)))
-        apply(store, MOVING, Observation(NOW - timedelta(hours=2), manifest=seen("b", after)))
-        apply(store, STEADY, Observation(NOW - timedelta(hours=1), manifest=seen("c", {})))
-        apply(store, NEWER, Observation(NOW - timedelta(days=1), manifest=seen("d", {})))
+        apply(store, MOVING, Observation(now - timedelta(hours=3), manifest=seen("a", before)))
+        apply(store, MOVING, Observation(now - timedelta(hours=2), manifest=seen("b", after)))
+        apply(store, STEADY, Observation(now - timedelta(hours=1), manifest=seen("c", {})))
+        apply(store, NEWER, Observation(now - timedelta(days=1), manifest=seen("d", {})))
         apply(
             store,
             NEWER,
             Observation(
-                NOW - timedelta(minutes=5),
+                now - timedelta(minutes=5),
                 manifest=seen("d", {}),
                 newer=NewerVersions(same_line=f"1.2.4{HOSTILE}", newest="2.0.0"),
             ),
         )
-        apply(store, BROKEN, Observation(NOW - timedelta(days=2), manifest=seen("e", {})))
+        apply(store, BROKEN, Observation(now - timedelta(days=2), manifest=seen("e", {})))
         apply(
             store,
             BROKEN,
             Observation(
-                NOW - timedelta(minutes=30),
+                now - timedelta(minutes=30),
                 error=f"{BROKEN} on ghcr.io: server error (500): {HOSTILE}",
                 error_status=500,
             ),
