@@ -148,3 +148,12 @@ def test_a_bad_database_url_exits_2_naming_the_key_never_the_password(
         assert f"watcher: error: {where}" in result.output
         assert SECRET not in result.output
         assert "Traceback" not in result.output
+
+
+def test_error_messages_spell_out_control_characters(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[watcher]\n"intervall\\u001b[2J" = 5\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "intervall\\x1b[2J" in result.output
+    assert "\x1b" not in result.output

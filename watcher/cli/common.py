@@ -19,6 +19,7 @@ from watcher.config import Config, load_config
 from watcher.config_paths import database_url as check_database_url
 from watcher.errors import ConfigError, InvalidReference, StorageError, WatcherError
 from watcher.store import Store
+from watcher.terminal import printable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,7 +57,8 @@ class LogSettings:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"watcher: error: {message}", err=True)
+    # Messages quote registries and config files: nothing in them may drive the terminal.
+    click.echo(f"watcher: error: {printable(message)}", err=True)
     sys.exit(code)
 
 
