@@ -169,7 +169,7 @@ def test_progress_and_colour_only_on_a_terminal(
         [{"ref": str(registry_open.ref(repository, "1"))}],
         database=f"sqlite:///{tmp_path / 'watcher.db'}",
     )
-    command = [sys.executable, "-m", "watcher", "check", "--config", str(config)]
+    command = [sys.executable, "-m", "watcher", "check", "--all", "--config", str(config)]
 
     piped = subprocess.run(
         command, capture_output=True, text=True, env=_subprocess_env(tmp_path), timeout=60
@@ -178,14 +178,20 @@ def test_progress_and_colour_only_on_a_terminal(
     assert "1/1 images" not in piped.stderr  # no progress line
     assert "\x1b[" not in piped.stdout  # no colour
 
+    text = _on_a_terminal(command, _subprocess_env(tmp_path))
+    assert "1/1 images" in text
+    assert "\x1b[1m" in text  # the image's state line in bold
+    env = {**_subprocess_env(tmp_path), "NO_COLOR": "1"}
+    plain = _on_a_terminal(command, env)
+    assert "1/1 images" in plain  # the progress line stays
+    assert "unchanged" in plain
+    assert "\x1b[1m" not in plain
+
+
+def _on_a_terminal(command: list[str], env: dict[str, str]) -> str:
     main, secondary = pty.openpty()
     process = subprocess.Popen(
-        command,
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=_subprocess_env(tmp_path),
-        close_fds=True,
+        command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True
     )
     os.close(secondary)
     output = b""
@@ -204,9 +210,7 @@ def test_progress_and_colour_only_on_a_terminal(
     finally:
         os.close(main)
         assert process.wait(timeout=30) == 0
-    text = output.decode()
-    assert "1/1 images" in text
-    assert "\x1b[" in text  # coloured state
+    return output.decode()
 
 
 @pytest.mark.registry

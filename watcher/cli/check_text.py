@@ -61,7 +61,8 @@ def summary(report: RoundReport, shared: Mapping[tuple[str, str], list[str]]) ->
         f"{len(failed)} failed{_names(failed, shared)}",
     ]
     parts += [f"{len(by_state[k])} {k}" for k in ("unchanged", "first seen") if by_state[k]]
-    return printable(f"{len(report.checks)} images: " + ", ".join(parts))
+    count = len(report.checks)
+    return printable(f"{count} image{'' if count == 1 else 's'}: " + ", ".join(parts))
 
 
 def _names(
