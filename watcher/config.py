@@ -109,7 +109,7 @@ class TrackedImage:
 @dataclass(frozen=True)
 class Config:
     path: Path | None
-    database: str = DEFAULT_DATABASE
+    database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
     interval: float = DEFAULT_INTERVAL
     concurrency: int = 8
     timeout: float = 10.0

@@ -59,6 +59,14 @@ def test_database_option_errors_name_the_option() -> None:
     assert SECRET not in str(info.value)
 
 
+def test_config_repr_hides_the_database_password() -> None:
+    url = f"postgresql+psycopg://watcher:{SECRET}@db.internal/watcher"
+    config = parse_config({"watcher": {"database": url}})
+    assert config.database == url
+    assert SECRET not in repr(config)
+    assert SECRET not in str(config)
+
+
 def test_a_percent_encoded_password_is_accepted_as_written() -> None:
     url = "postgresql+psycopg://watcher:p%40ss%3Aw%2Frd@db.internal:5432/watcher"
     assert database_url(url, key="--database") == url
