@@ -40,8 +40,8 @@ def apply(store: Store, ref: str, observation: Observation) -> None:
     store.apply(decide(previous, observation, WatchPolicy()))
 
 
-def seen(char: str, platforms: dict[str, str], **kwargs: object) -> ManifestObservation:
-    return ManifestObservation(digest(char), OCI_INDEX, platforms, **kwargs)  # type: ignore[arg-type]
+def seen(char: str, platforms: dict[str, str]) -> ManifestObservation:
+    return ManifestObservation(digest(char), OCI_INDEX, platforms)
 
 
 @pytest.fixture
@@ -81,7 +81,9 @@ def database(tmp_path: Path) -> Path:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    # Not on a terminal: no width unless the test gives one ($COLUMNS of the caller unset).
+    environment: dict[str, str | None] = {"COLUMNS": None, **(env or {})}
+    result = CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
     return result.exit_code, result.stdout
 
 
@@ -239,7 +241,8 @@ def test_status_and_history_work_on_a_read_only_database(
     state.chmod(0o777 if directory_writable else 0o555)
     before = copy.read_bytes()
     url = f"sqlite:///{copy}"
-    env = {**os.environ, "HOME": str(readable_dir)}
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["HOME"] = str(readable_dir)
     expected = {"status": "rebuild needed", "history": "digest_changed", "--json": MOVING}
     for args in (["status"], ["history", MOVING], ["status", "--json"]):
         command = _as_another_user([sys.executable, "-m", "watcher", *args, "--database", url])
