@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watcher.config_paths import database_url, relative_to_config
 from watcher.core.reference import (
     _HUB_ALIASES,
     DOCKER_HUB,
@@ -29,6 +30,15 @@ from watcher.errors import ConfigError, InvalidReference
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
 DEFAULT_INTERVAL = 3600.0
+
+# Bounds on numbers, so a typo fails at load with the key named instead of deep in a round.
+DAY = 86400.0
+MAX_INTERVAL = 365 * DAY
+MAX_TIMEOUT = 3600.0
+MAX_CONCURRENCY = 1000
+MAX_RETRIES = 20
+MAX_TAG_PAGES = 10_000
+MAX_TAGS = 10_000_000
 
 _DURATION = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?", re.ASCII)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -105,7 +115,7 @@ class TrackedImage:
 @dataclass(frozen=True)
 class Config:
     path: Path | None
-    database: str = DEFAULT_DATABASE
+    database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
     interval: float = DEFAULT_INTERVAL
     concurrency: int = 8
     timeout: float = 10.0
@@ -122,7 +132,8 @@ def load_config(path: str | Path) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` naming the file and key."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark, as some Windows editors write, is not part of the TOML.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError("file not found", path=str(path)) from None
     except OSError as exc:
@@ -140,8 +151,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     reader.keys(raw, "", ("watcher", "registries", "images"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
-    concurrency = reader.positive_int(section, "watcher.concurrency", 8)
-    timeout = reader.duration(section, "watcher.timeout", 10.0)
+    concurrency = reader.positive_int(section, "watcher.concurrency", 8, MAX_CONCURRENCY)
+    timeout = reader.duration(section, "watcher.timeout", 10.0, MAX_TIMEOUT)
     notify_default = reader.boolean(section, "watcher.notify_on_first_check", False)
     docker_config = reader.string(section, "watcher.docker_config")
 
@@ -157,12 +168,16 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     _unique(reader, [str(i.ref) for i in images], "images", "ref")
     return Config(
         path=path,
-        database=reader.string(section, "watcher.database") or DEFAULT_DATABASE,
-        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL),
+        database=database_url(
+            reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+            key="watcher.database",
+            path=path,
+        ),
+        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL, MAX_INTERVAL),
         concurrency=concurrency,
         timeout=timeout,
         notify_on_first_check=notify_default,
-        docker_config=Path(docker_config).expanduser() if docker_config else None,
+        docker_config=relative_to_config(path, Path(docker_config)) if docker_config else None,
         registries=registries,
         images=images,
     )
@@ -174,6 +189,14 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"{text!r} is not a duration such as '90s', '15m', '1h' or '1d'")
     return float(match["value"]) * _UNITS[match["unit"]]
+
+
+def format_duration(seconds: float) -> str:
+    """The largest whole unit: ``365d``, ``1h``, ``90s``."""
+    for unit in ("d", "h", "m", "s"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
 
 
 def _registry(
@@ -205,11 +228,13 @@ def _registry(
         username=username,
         password=password,
         token=token,
-        max_concurrency=reader.positive_int(item, f"{where}.max_concurrency", concurrency),
-        timeout=reader.duration(item, f"{where}.timeout", timeout),
-        retries=reader.non_negative_int(item, f"{where}.retries", 3),
-        max_tag_pages=reader.positive_int(item, f"{where}.max_tag_pages", 100),
-        max_tags=reader.positive_int(item, f"{where}.max_tags", 50_000),
+        max_concurrency=reader.positive_int(
+            item, f"{where}.max_concurrency", concurrency, MAX_CONCURRENCY
+        ),
+        timeout=reader.duration(item, f"{where}.timeout", timeout, MAX_TIMEOUT),
+        retries=reader.non_negative_int(item, f"{where}.retries", 3, MAX_RETRIES),
+        max_tag_pages=reader.positive_int(item, f"{where}.max_tag_pages", 100, MAX_TAG_PAGES),
+        max_tags=reader.positive_int(item, f"{where}.max_tags", 50_000, MAX_TAGS),
     )
 
 
@@ -327,21 +352,27 @@ class _Reader:
             raise self.error(key, f"must be true or false, not {_kind(value)}")
         return value
 
-    def positive_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
-        value = self.non_negative_int(table, key, default)
+    def positive_int(self, table: Mapping[str, Any], key: str, default: int, most: int) -> int:
+        value = self.non_negative_int(table, key, default, most)
         if value == 0:
             raise self.error(key, "must be at least 1")
         return value
 
-    def non_negative_int(self, table: Mapping[str, Any], key: str, default: int) -> int:
+    def non_negative_int(
+        self, table: Mapping[str, Any], key: str, default: int, most: int
+    ) -> int:
         value = self._get(table, key)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.error(key, f"must be a whole number >= 0, not {value!r}")
+        if value > most:
+            raise self.error(key, f"must be at most {most:_}, not {value:_}".replace("_", ","))
         return value
 
-    def duration(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def duration(
+        self, table: Mapping[str, Any], key: str, default: float, most: float
+    ) -> float:
         value = self._get(table, key)
         if value is None:
             return default
@@ -360,6 +391,8 @@ class _Reader:
             raise self.error(key, f"must be a duration such as 30 or '15m', not {value}")
         if seconds <= 0:
             raise self.error(key, "must be greater than zero")
+        if seconds > most:
+            raise self.error(key, f"must be at most {format_duration(most)}, not {value!r}")
         return seconds
 
     def secret(self, table: Mapping[str, Any], where: str, name: str) -> str | None:
@@ -378,9 +411,7 @@ class _Reader:
                 raise self.error(dotted, f"environment variable {value} is not set")
             return os.environ[value]
         if key.endswith("_file"):
-            secret_path = Path(value).expanduser()
-            if not secret_path.is_absolute() and self.path:
-                secret_path = Path(self.path).parent / secret_path
+            secret_path = relative_to_config(Path(self.path) if self.path else None, Path(value))
             try:
                 return secret_path.read_text(encoding="utf-8").strip()
             except OSError as exc:

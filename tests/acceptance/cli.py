@@ -25,7 +25,8 @@ class Result:
 
 
 def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    # Output as when piped: no width limit, whatever $COLUMNS the tests run with.
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": None}, catch_exceptions=False)
     return Result(result.exit_code, result.stdout, result.stderr)
 
 

@@ -60,7 +60,7 @@ def test_configured_platform_matches_the_index_spelling_and_missing_ones_are_war
     assert entry["status"] == "rebuild_needed"
     assert entry["missing_platforms"] == ["linux/s390x"]
     text = run("status", "--config", str(config)).stdout
-    assert f"Warnings:\n  {ref}: platform linux/s390x is not in the image" in text
+    assert "\n    warning: platform linux/s390x is not in the image\n" in f"{text}\n"
 
 
 def _put_index(
@@ -175,7 +175,7 @@ def test_a_failed_tag_listing_is_shown_by_check_and_status(
     (entry,) = run("status", "--config", str(config), "--json").json["images"]
     assert "max_tags=2" in entry["tags_error"]
     text = run("status", "--config", str(config)).stdout
-    assert f"Warnings:\n  {ref}: tag listing failed: " in text
+    assert "\n    warning: tag listing failed: " in text
 
     # Fixed: the warning goes away.
     config.write_text(config.read_text().replace("max_tags = 2", "max_tags = 10"))
@@ -184,7 +184,7 @@ def test_a_failed_tag_listing_is_shown_by_check_and_status(
     assert image["newer"]["same_line"] == "1.2"
     (entry,) = run("status", "--config", str(config), "--json").json["images"]
     assert entry["tags_error"] is None
-    assert "Warnings:" not in run("status", "--config", str(config)).stdout
+    assert "warning:" not in run("status", "--config", str(config)).stdout
 
 
 @pytest.mark.registry

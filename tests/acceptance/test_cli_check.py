@@ -169,7 +169,7 @@ def test_progress_and_colour_only_on_a_terminal(
         [{"ref": str(registry_open.ref(repository, "1"))}],
         database=f"sqlite:///{tmp_path / 'watcher.db'}",
     )
-    command = [sys.executable, "-m", "watcher", "check", "--config", str(config)]
+    command = [sys.executable, "-m", "watcher", "check", "--all", "--config", str(config)]
 
     piped = subprocess.run(
         command, capture_output=True, text=True, env=_subprocess_env(tmp_path), timeout=60
@@ -178,14 +178,20 @@ def test_progress_and_colour_only_on_a_terminal(
     assert "1/1 images" not in piped.stderr  # no progress line
     assert "\x1b[" not in piped.stdout  # no colour
 
+    text = _on_a_terminal(command, _subprocess_env(tmp_path))
+    assert "1/1 images" in text
+    assert "\x1b[1m" in text  # the image's state line in bold
+    env = {**_subprocess_env(tmp_path), "NO_COLOR": "1"}
+    plain = _on_a_terminal(command, env)
+    assert "1/1 images" in plain  # the progress line stays
+    assert "unchanged" in plain
+    assert "\x1b[1m" not in plain
+
+
+def _on_a_terminal(command: list[str], env: dict[str, str]) -> str:
     main, secondary = pty.openpty()
     process = subprocess.Popen(
-        command,
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=_subprocess_env(tmp_path),
-        close_fds=True,
+        command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True
     )
     os.close(secondary)
     output = b""
@@ -204,9 +210,7 @@ def test_progress_and_colour_only_on_a_terminal(
     finally:
         os.close(main)
         assert process.wait(timeout=30) == 0
-    text = output.decode()
-    assert "1/1 images" in text
-    assert "\x1b[" in text  # coloured state
+    return output.decode()
 
 
 @pytest.mark.registry
@@ -231,19 +235,24 @@ def test_status_exit_code_for_ci(
     report = run("check", "--config", str(config))
     assert report.exit_code == 0
     assert f"{moving}  changed" in report.stdout
-    assert f"  digest          {moved}" not in report.stdout  # fields align per image
-    assert f"  digest  {moved}" in report.stdout
+    assert steady not in report.stdout.splitlines()[0]  # unchanged images only with --all
+    assert f"  digest          {moved[:19]}" not in report.stdout  # fields align per image
+    assert f"  digest  {moved[:19]}\n" in report.stdout  # short digests in text
+    assert moved not in report.stdout
     assert "  event   digest_changed: sha256:" in report.stdout
-    assert report.stdout.rstrip().endswith("2 images: 1 changed, 0 failed")
+    assert report.stdout.rstrip().endswith(
+        f"2 images: 1 changed ({moving}), 0 failed, 1 unchanged"
+    )
     assert report.stderr == ""
     status = run("status", "--config", str(config), "--exit-code")
     assert status.exit_code == 1
     lines = status.stdout.splitlines()
     assert lines[0].split()[:3] == ["IMAGE", "TAG", "DIGEST"]
-    # What needs attention comes first, plain text when not on a terminal.
+    # What needs attention comes first, plain text when not on a terminal; then why.
     assert lines[1].startswith(moving.rsplit(":", 1)[0])
     assert lines[1].endswith("rebuild needed")
-    assert lines[2].endswith("up to date")
+    assert lines[2].startswith("    moved just now: sha256:")
+    assert lines[3].endswith("up to date")
     assert "\x1b[" not in status.stdout
     assert run("status", "--config", str(config)).exit_code == 0  # without --exit-code
 
@@ -255,8 +264,8 @@ def test_status_exit_code_for_ci(
         assert run("status", "--config", str(config), "--json").exit_code == 0
         assert run("check", "--config", str(config), moving).exit_code == 1
         text = run("status", "--config", str(config)).stdout
-        assert "Last errors:" in text
-        assert f"  {moving} (x1): {moving} on {registry_open.host}: " in text
+        assert "    failing: 1 check since just now: " in text
+        assert f"just now: {moving}" not in text  # the row names the image already
     finally:
         registry_open.start()
 
@@ -308,3 +317,66 @@ def test_check_needs_its_config_file_even_with_a_database_url(tmp_path: Path) ->
     )
     assert result.exit_code == 2
     assert "typo.toml: file not found" in result.stderr
+
+
+@pytest.mark.registry
+def test_check_lists_what_matters_and_all_with_all(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    push = registry_open.push
+    index = push.push_index(repository, "1.0", PLATFORMS)
+    push.push_image(f"{repository}/steady", "2.0")
+    moving = str(registry_open.ref(repository, "1.0"))
+    steady = str(registry_open.ref(f"{repository}/steady", "2.0"))
+    missing = str(registry_open.ref(f"{repository}/missing", "3.0"))
+    config = write_config(
+        tmp_path / "watcher.toml",
+        registry_open,
+        [{"ref": moving}, {"ref": steady}, {"ref": missing}],
+        database=f"sqlite:///{tmp_path / 'watcher.db'}",
+    )
+    first = run("check", "--config", str(config))
+    assert first.exit_code == 1  # the missing image
+    assert first.stdout.splitlines()[-1] == (
+        f"3 images: 0 changed, 1 failed ({missing}), 2 first seen"
+    )
+    assert steady not in first.stdout.split("\n3 images:")[0]
+
+    moved = push.repush_index(repository, "1.0", index, changed="linux/amd64")
+    second = run("check", "--config", str(config))
+    text = second.stdout
+    assert f"{moving}  changed" in text
+    assert f"{missing}  error" in text
+    assert steady not in text.split("\n3 images:")[0]  # unchanged: only in the count
+    assert text.splitlines()[-1] == (
+        f"3 images: 1 changed ({moving}), 1 failed ({missing}), 1 unchanged"
+    )
+    assert f"  linux/amd64     {moved.children['linux/amd64'][:19]}\n" in text
+    assert moved.digest not in text  # short digests in text ...
+
+    everything = run("check", "--config", str(config), "--all")
+    assert f"{steady}  unchanged" in everything.stdout
+    assert f"{moving}  unchanged" in everything.stdout
+    as_json = run("check", "--config", str(config), "--json").json
+    digests = {image["ref"]: image["digest"] for image in as_json["images"]}
+    assert digests[moving] == moved.digest  # ... full ones in JSON
+
+
+def test_a_dead_registry_is_one_line_with_its_image_count(tmp_path: Path) -> None:
+    from tests.support import free_port
+
+    host = f"127.0.0.1:{free_port()}"
+    refs = [f"{host}/team/app{i}:1" for i in range(4)]
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f"[watcher]\ndatabase = 'sqlite:///{tmp_path / 'w.db'}'\n"
+        f"[[registries]]\nhost = '{host}'\ninsecure = true\nretries = 0\n"
+        + "".join(f"[[images]]\nref = '{ref}'\n" for ref in refs)
+    )
+    result = run("check", "--config", str(config))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    assert lines[0].startswith(f"{host}: 4 images failed: ")
+    assert "cannot connect" in lines[0]
+    assert lines[1] == f"4 images: 0 changed, 4 failed (all 4 on {host})"

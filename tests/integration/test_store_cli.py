@@ -37,16 +37,35 @@ def test_upgrade_creates_the_schema_and_prints_from_and_to(
     assert result.output == f"{HEAD} (head)\n"
 
 
-def test_the_database_comes_from_the_config_file_relative_to_the_current_directory(
+def test_a_relative_sqlite_path_in_the_config_is_relative_to_the_config_file(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "conf.toml").write_text('[watcher]\ndatabase = "sqlite:///state.db"\n')
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "conf.toml").write_text('[watcher]\ndatabase = "sqlite:///state.db"\n')
-    result = runner.invoke(main, ["db", "upgrade", "--config", "conf.toml"])
+    result = runner.invoke(main, ["db", "upgrade", "--config", "etc/conf.toml"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "state.db").is_file()
-    result = runner.invoke(main, ["db", "current", "-c", "conf.toml"])
+    assert (tmp_path / "etc" / "state.db").is_file()
+    assert not (tmp_path / "state.db").exists()
+    # From another directory, the same config finds the same database.
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    result = runner.invoke(main, ["db", "current", "-c", "../etc/conf.toml"])
     assert result.output == f"{HEAD} (head)\n"
+    assert not (tmp_path / "other" / "state.db").exists()
+
+
+def test_a_relative_database_option_is_relative_to_the_current_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "conf.toml").write_text('[watcher]\ndatabase = "sqlite:///state.db"\n')
+    monkeypatch.chdir(tmp_path)
+    args = ["db", "upgrade", "-c", "etc/conf.toml", "--database", "sqlite:///here.db"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "here.db").is_file()
+    assert not (tmp_path / "etc" / "state.db").exists()
 
 
 def test_current_on_an_empty_database(runner: CliRunner, tmp_path: Path) -> None:
@@ -88,3 +107,53 @@ def test_config_and_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> No
 
     result = runner.invoke(main, ["db", "upgrade", "--no-such-option"])
     assert result.exit_code == 2
+
+
+SECRET = "Hunter2-secret"
+BAD_URLS = [
+    f"postgresql+psycopg://watcher:{SECRET}@x@127.0.0.1:1/watcher",  # '@' not encoded
+    f"postgresql+psycopg://watcher:{SECRET}@127.0.0.1:port/watcher",
+    "not-a-url",
+]
+COMMANDS = [
+    ["check"],
+    ["run"],
+    ["status"],
+    ["history", "python:3.12"],
+    ["ack", "python:3.12"],
+    ["db", "upgrade"],
+    ["db", "current"],
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_bad_database_url_exits_2_naming_the_key_never_the_password(
+    tmp_path: Path, command: list[str], url: str
+) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text(f"[watcher]\ndatabase = '{url}'\n[[images]]\nref = 'python:3.12'\n")
+    in_config = CliRunner().invoke(main, [*command, "--config", str(config)])
+    as_option = CliRunner().invoke(
+        main, [*command, "--config", str(tmp_path / "absent.toml"), "--database", url]
+    )
+    if command[0] in ("check", "run"):  # they need their config file: give them one
+        as_option = CliRunner().invoke(
+            main, [*command, "--config", str(config), "--database", url]
+        )
+    expected = ((in_config, f"{config}: watcher.database: "), (as_option, "--database: "))
+    for result, where in expected:
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert f"watcher: error: {where}" in result.output
+        assert SECRET not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_error_messages_spell_out_control_characters(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[watcher]\n"intervall\\u001b[2J" = 5\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "intervall\\x1b[2J" in result.output
+    assert "\x1b" not in result.output

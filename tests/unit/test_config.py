@@ -182,7 +182,9 @@ def test_full_file(tmp_path: Path) -> None:
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""))
-    assert config.database == DEFAULT_DATABASE
+    # The default SQLite file, like any relative path in the file, sits beside the config.
+    assert DEFAULT_DATABASE == "sqlite:///watcher.db"
+    assert config.database == f"sqlite:///{tmp_path / 'watcher.db'}"
     assert config.interval == DEFAULT_INTERVAL
     assert config.concurrency == 8
     assert config.timeout == 10.0

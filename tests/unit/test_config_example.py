@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 def test_the_example_loads() -> None:
     config = load_config(EXAMPLE)
     assert config.images
-    assert config.database == "sqlite:///watcher.db"
+    assert config.database == f"sqlite:///{EXAMPLE.parent / 'watcher.db'}"  # beside the file
 
 
 def _documented_keys(table: str) -> set[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from watcher.cli.check_text import render_report
 from watcher.cli.common import (
     EXIT_OK,
     EXIT_PROBLEM,
@@ -20,7 +21,7 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
-from watcher.cli.output import ProgressLine, is_terminal, short_digest
+from watcher.cli.output import ProgressLine, is_terminal, use_colour
 from watcher.core.changes import CheckState
 from watcher.logs import configure_logging
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # the service pulls in the registry client: import it only to
 @config_option
 @database_option
 @json_option
+@click.option(
+    "--all", "show_all", is_flag=True, help="List every image, unchanged ones too (text output)."
+)
 @click.argument("refs", nargs=-1, metavar="[REF]...")
 @click.pass_obj
 @handle_errors
@@ -40,9 +44,13 @@ def check(
     config_path: Path,
     database_url: str | None,
     as_json: bool,
+    show_all: bool,
     refs: tuple[str, ...],
 ) -> None:
     """Check the configured images (or REFs) once, record what changed, and print it.
+
+    The text lists the images that changed or failed (--all: every image) and a summary
+    naming them; --json has every image with full digests.
 
     Exit status: 0 when every check succeeded, 1 when some failed, 2 for usage or
     configuration errors.
@@ -76,7 +84,7 @@ def check(
     if as_json:
         print_json(report_document(report))
     else:
-        click.echo(render_report(report, colour=is_terminal()))
+        click.echo(render_report(report, colour=use_colour(), show_all=show_all))
     raise SystemExit(EXIT_PROBLEM if report.failed else EXIT_OK)
 
 
@@ -111,55 +119,3 @@ def report_document(report: RoundReport) -> dict[str, Any]:
             "failed": report.failed,
         },
     }
-
-
-_STATE_COLOURS = {
-    CheckState.CHANGED: "yellow",
-    CheckState.ERROR: "red",
-    CheckState.BASELINE: "cyan",
-    CheckState.UNCHANGED: None,
-}
-
-
-def render_report(report: RoundReport, *, colour: bool) -> str:
-    lines = []
-    for check in report.checks:
-        state = check.decision.state
-        head = f"{check.ref}  {state.value}"
-        lines.append(click.style(head, fg=_STATE_COLOURS[state], bold=True) if colour else head)
-        fields: list[tuple[str, str]] = []
-        manifest = check.observation.manifest
-        if manifest is not None:
-            fields.append(("digest", manifest.digest))
-            fields.extend(sorted(manifest.platforms.items()))
-        if check.observation.error:
-            fields.append(("error", check.observation.error))
-        fields.extend(
-            ("warning", f"platform {p} is not in the image") for p in check.missing_platforms
-        )
-        if check.tags_error:
-            fields.append(("warning", check.tags_error))
-        newer = check.decision.image.newer
-        if newer.same_line or newer.newest:
-            fields.append(
-                ("newer", f"same line: {newer.same_line or '-'}  newest: {newer.newest or '-'}")
-            )
-        fields.extend(
-            ("event", f"{e.kind.value}: {_describe(e.data)}") for e in check.decision.events
-        )
-        width = max((len(label) for label, _ in fields), default=0) + 2
-        lines.extend(f"  {label:<{width}}{value}" for label, value in fields)
-    lines.append(f"{len(report.checks)} images: {report.changed} changed, {report.failed} failed")
-    return "\n".join(lines)
-
-
-def _describe(data: Any) -> str:
-    if "new_digest" in data:
-        platforms = ", ".join(f"{p} {how}" for p, how in data.get("changed_platforms", {}).items())
-        text = f"{short_digest(data['old_digest'])} -> {short_digest(data['new_digest'])}"
-        return f"{text} ({platforms})" if platforms else text
-    if "new" in data:
-        return "newer tag " + ", ".join(data["new"])
-    if "tag_digest" in data:
-        return f"tag removed (was {short_digest(data['tag_digest'])})"
-    return ", ".join(f"{k}={v}" for k, v in data.items())

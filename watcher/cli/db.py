@@ -14,8 +14,8 @@ from watcher.store import Store
 def db() -> None:
     """Show or upgrade the database schema.
 
-    A relative SQLite path in a URL (sqlite:///watcher.db) is relative to the current
-    directory.
+    A relative SQLite path (sqlite:///watcher.db) is relative to the config file's directory
+    when it comes from the config file, and to the current directory with --database.
     """
 
 

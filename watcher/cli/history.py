@@ -16,9 +16,12 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
-from watcher.cli.output import is_terminal, short_digest, table
+from watcher.cli.output import output_width, short_digest, table_lines, use_colour
 from watcher.core.changes import HistoryEntry, HistoryKind
 from watcher.core.reference import parse_reference
+
+# Beyond any real history, and within every database's integer range.
+MAX_LIMIT = 1_000_000
 
 _COLOURS = {
     HistoryKind.DIGEST_CHANGED: "yellow",
@@ -33,7 +36,11 @@ _COLOURS = {
 @config_option
 @database_option
 @json_option
-@click.option("--limit", type=click.IntRange(min=1), help="Show only the last N entries.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_LIMIT),
+    help=f"Show only the last N entries (at most {MAX_LIMIT:,}).",
+)
 @click.argument("ref")
 @handle_errors
 def history(
@@ -42,7 +49,7 @@ def history(
     """Show the story of REF: baseline, digest changes, new versions, failures."""
     config = read_config(config_path, database_url, state_only=True)
     canonical = str(parse_reference(ref))
-    store = open_existing_store(config)
+    store = open_existing_store(config, read_only=True)
     try:
         if store.load_state(canonical) is None:
             raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
@@ -52,14 +59,15 @@ def history(
     if as_json:
         print_json({"ref": canonical, "history": [entry_document(e) for e in entries]})
         return
-    click.echo(
-        table(
-            ("WHEN", "WHAT", "DETAILS"),
-            [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.kind.value, describe(e)] for e in entries],
-            [_COLOURS.get(e.kind) for e in entries],
-            colour=is_terminal(),
-        )
+    lines = table_lines(
+        ("WHEN", "WHAT", "DETAILS"),
+        [[e.at.strftime("%Y-%m-%d %H:%M:%S"), e.kind.value, describe(e)] for e in entries],
+        [_COLOURS.get(e.kind) for e in entries],
+        colour=use_colour(),
+        width=output_width(),
+        shrink=(),
     )
+    click.echo("\n".join(lines))
 
 
 def entry_document(entry: HistoryEntry) -> dict[str, Any]:

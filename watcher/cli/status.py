@@ -19,8 +19,9 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
-from watcher.cli.output import age, is_terminal, short_digest, table
-from watcher.core.reference import parse_reference, split_tag
+from watcher.cli.output import output_width, use_colour
+from watcher.cli.status_text import render_status
+from watcher.core.reference import parse_reference
 from watcher.core.status import (
     DEFAULT_FAIL_ON,
     Attention,
@@ -30,14 +31,6 @@ from watcher.core.status import (
     parse_fail_on,
 )
 from watcher.store import ImageStatus
-
-_COLOURS = {
-    Attention.REBUILD_NEEDED: "yellow",
-    Attention.FAILING: "red",
-    Attention.NEWER_VERSION: "cyan",
-    Attention.UP_TO_DATE: "green",
-    Attention.NOT_CHECKED: None,
-}
 
 
 @click.command()
@@ -79,7 +72,7 @@ def status(
     elif exit_code:
         gate = DEFAULT_FAIL_ON
     config = read_config(config_path, database_url, state_only=True)
-    store = open_existing_store(config)
+    store = open_existing_store(config, read_only=True)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
     finally:
@@ -96,60 +89,12 @@ def status(
                 "summary": {a.value: sum(1 for b, _ in rows if b is a) for a in Attention},
             }
         )
+    elif not rows:
+        click.echo("No images tracked yet: run `watcher check`.")
     else:
-        colour = is_terminal()
-        if not rows:
-            click.echo("No images tracked yet: run `watcher check`.")
-        else:
-            click.echo(
-                table(
-                    ("IMAGE", "TAG", "DIGEST", "CHANGED", "CHECKED", "NEWER", "STATE"),
-                    [_row(a, s, now) for a, s in rows],
-                    [_COLOURS[a] for a, _ in rows],
-                    colour=colour,
-                )
-            )
-            failing = [s.state for _, s in rows if s.state.failing and s.state.last_error]
-            if failing:
-                click.echo("\nLast errors:")
-                for state in failing:
-                    http = f", HTTP {state.last_error_status}" if state.last_error_status else ""
-                    click.echo(f"  {state.ref} (x{state.failure_count}{http}): {state.last_error}")
-            warnings = [(s.state.ref, w) for _, s in rows for w in _warnings(s)]
-            if warnings:
-                click.echo("\nWarnings:")
-                for ref, warning in warnings:
-                    click.echo(f"  {ref}: {warning}")
+        click.echo(render_status(rows, now, colour=use_colour(), width=output_width()))
     failed_gate = any(gate & concerns(s.state, [p.kind for p in s.pending]) for s in statuses)
     raise SystemExit(EXIT_PROBLEM if failed_gate else EXIT_OK)
-
-
-def _warnings(item: ImageStatus) -> list[str]:
-    state = item.state
-    found = [f"platform {p} is not in the image" for p in state.missing_platforms]
-    if state.tags_error:
-        found.append(state.tags_error)
-    return found
-
-
-def _row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
-    state = item.state
-    name, tag = split_tag(state.ref)
-    newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
-    label = level.label
-    if level is Attention.FAILING:
-        label += f" x{state.failure_count} since {age(state.failing_since, now)}"
-    if level is Attention.REBUILD_NEEDED and state.failing:
-        label += " (failing)"
-    return [
-        name,
-        tag or "-",
-        short_digest(state.digest),
-        age(state.last_changed_at, now),
-        age(state.last_checked_at, now),
-        ", ".join(newer) or "-",
-        label + ("" if item.active else " (inactive)"),
-    ]
 
 
 def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
