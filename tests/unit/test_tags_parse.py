@@ -149,5 +149,8 @@ def test_to_dict_is_plain_data() -> None:
         "variant": "slim",
         "precision": 3,
         "date_style": None,
+        "revision": None,
+        "build_counter": None,
+        "metadata": [],
     }
     assert _parsed("oracular-20240811.1").version == "2024-08-11.1"

@@ -98,7 +98,7 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
     if parsed.key <= cur.key:
         return (
             Reason.OLDER,
-            f"{parsed.version}{_pre(parsed)} is not newer than {cur.version}{_pre(cur)}",
+            f"{parsed.label} is not newer than {cur.label}",
         )
     if not policy.in_range(parsed):
         return Reason.OUT_OF_RANGE, f"{parsed.version} is outside {policy.version_range!r}"
@@ -108,7 +108,3 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
         if not parsed.on_line_of(cur):
             return Reason.PRE_RELEASE, f"pre-release {parsed.pre} of another line"
     return parsed
-
-
-def _pre(parsed: ParsedTag) -> str:
-    return "" if parsed.pre is None else f" ({parsed.pre})"
