@@ -5,8 +5,9 @@ In order, each part optional::
     [-build] [-metadata...] [-milestone] [-pre-release and variant tokens...] [-rN] [-lsN]
 
 - build: a plain number right after the version (``1.2.3-1``);
-- metadata: commit-like tokens (7-40 hex characters with a letter) or ``pkg-<hex>``, such as
-  Plex's ``c6bbc1b53``: kept for display, never compared, never part of the variant;
+- metadata: commit-like tokens (7-40 hex characters with a letter, optionally after ``g``) or
+  ``pkg-<hex>``, such as Plex's ``c6bbc1b53``: kept for display, never compared, never part
+  of the variant;
 - milestone: Tomcat's ``M20``, a pre-release;
 - one pre-release token anywhere among the rest (``rc1``, ``beta``, ``ea-11``), the other
   tokens joined are the variant (``slim-bookworm``, ``debian-12``);
@@ -41,13 +42,13 @@ LABEL = r"alpha|beta|preview|pre|rc|dev|ea"
 # A pre-release as its own dash-separated token: rc, rc1, rc.10, beta, ea, dev5.
 _TOKEN_PRE = re.compile(rf"(?P<label>{LABEL}|(?:a|b|c)(?=\.?\d))\.?(?P<num>\d+)?", re.IGNORECASE)
 _MILESTONE = re.compile(r"M(?P<num>\d+)")
-_HEX_META = re.compile(r"(?=[0-9]*[a-f])[0-9a-f]{7,40}")
+_HEX_META = re.compile(r"g?(?=[0-9]*[a-f])[0-9a-f]{7,40}")
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 _REVISION = re.compile(r"r(?P<num>\d{1,9})")
 _COUNTER = re.compile(r"ls(?P<num>\d{1,9})")
 # Anything that needs the token-by-token reading; without it the rest is a plain variant.
 _SPECIAL = re.compile(
-    rf"(?:^|-)(?:{LABEL}|[abc]\.?\d)|-(?:r|ls)\d+$|^(?:r|ls)\d+$|^(?:\d|M\d|pkg-|[0-9a-f]{{7}})",
+    rf"(?:^|-)(?:{LABEL}|[abc]\.?\d)|-(?:r|ls)\d+$|^(?:r|ls)\d+$|^(?:\d|M\d|pkg-|g?[0-9a-f]{{7}})",
     re.IGNORECASE,
 )
 
