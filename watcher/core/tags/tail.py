@@ -19,8 +19,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["PRE_RANK", "PreRelease", "Tail", "read_tail"]
 
@@ -65,8 +67,7 @@ class PreRelease:
         return self.label + ("" if self.number is None else str(self.number))
 
 
-@dataclass(frozen=True, slots=True)
-class Tail:
+class Tail(NamedTuple):
     """The parts read from after the numbers of a tag."""
 
     pre: PreRelease | None = None
@@ -84,6 +85,11 @@ def read_tail(rest: str | None) -> Tail | None:
     """Read ``rest`` (the text after the first ``-``), or ``None`` when it does not parse."""
     if rest is None:
         return _EMPTY
+    return _read_tail(rest)
+
+
+@functools.lru_cache(maxsize=4096)  # a repository repeats its variants on every version
+def _read_tail(rest: str) -> Tail | None:
     if not _SPECIAL.search(rest):
         # The common case: a plain variant such as "slim-bookworm".
         empty_token = not rest or "--" in rest or rest[0] == "-" or rest[-1] == "-"
