@@ -1,8 +1,10 @@
 """Reading a tag: a version, a date, or (by policy) semver, a string or an extracted value.
 
 :func:`classify_tag` says what a tag is, or why it is no version (a :class:`Reason`). The
-heuristics know prefixes (``v``, ``jammy-``), glued and dashed pre-releases, build numbers,
-variants and three date spellings. Pure: no I/O. See ``docs/tags.md``.
+heuristics know prefixes (``v``, ``jammy-``, ``legacy-v``), glued and dashed pre-releases, build
+numbers, variants, three date spellings, calendar versions, MinIO's release stamps and
+linuxserver's build-only tags; :mod:`.tail` reads what follows the numbers (metadata,
+milestones, revisions, build counters). Pure: no I/O. See ``docs/tags.md``.
 """
 
 from __future__ import annotations
