@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from watcher.core.tags.parse import ParsedTag, PreRelease, classify_tag, parse_tag
 from watcher.core.tags.policy import Strategy, TagPolicy
-from watcher.core.tags.rank import TagAnswer, rank_tags
+from watcher.core.tags.rank import RULES_VERSION, TagAnswer, rank_tags
 from watcher.core.tags.reason import Reason
 
 __all__ = [
+    "RULES_VERSION",
     "ParsedTag",
     "PreRelease",
     "Reason",

@@ -16,7 +16,12 @@ from watcher.core.tags.parse import ParsedTag, classify_tag
 from watcher.core.tags.policy import DEFAULT_POLICY, TagPolicy
 from watcher.core.tags.reason import Reason
 
-__all__ = ["TagAnswer", "rank_tags"]
+__all__ = ["RULES_VERSION", "TagAnswer", "rank_tags"]
+
+# Raise it whenever a change to the rules can change an answer for the same tags: answers
+# stored by a previous watcher are then ranked again instead of reused.
+# 2: revisions, build counters, build metadata, milestones, MinIO stamps, calendar versions.
+RULES_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
