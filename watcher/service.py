@@ -30,7 +30,7 @@ from watcher.core.changes import (
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
-from watcher.core.tags import TagPolicy, rank_tags
+from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
 from watcher.credentials import docker_credentials
 from watcher.errors import ConfigError, NotFound, RegistryError
 from watcher.registry import Credentials, RegistryClient, RegistrySettings
@@ -367,8 +367,10 @@ def _unexpected(ref: ImageReference, exc: Exception) -> str:
 
 
 def _fingerprint(current: str, policy: TagPolicy, tag_list: str) -> str:
-    """Changes when the tag list, the tracked tag or the tag policy changes: rank again."""
-    return hashlib.sha256(f"{current}\x00{policy!r}\x00{tag_list}".encode()).hexdigest()
+    """Changes when the tag list, the tracked tag, the tag policy or the rules change: rank
+    again."""
+    text = f"{current}\x00{policy!r}\x00{RULES_VERSION}\x00{tag_list}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _log_check(check: ImageCheck) -> None:

@@ -28,6 +28,9 @@ OFFERED = "\n".join(
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
+    """``watcher tags ARGS``; with ``stdin``, the tags are read from it (``--from -``)."""
+    if stdin is not None and "--from" not in args:
+        args = (*args, "--from", "-")
     return CliRunner().invoke(main, ["tags", *args], input=stdin)
 
 
@@ -147,3 +150,75 @@ def test_help_lists_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--from", "--json", "--include", "--exclude", "--strategy", "--range"):
         assert option in result.output
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("3.12.7-slim", "'3.12.7-slim' names no tag to rank: give IMAGE:TAG (python:3.12.7-slim)"),
+        ("python", "or --from FILE with the tags to rank"),
+        ("python@sha256:" + "a" * 64, "names no tag to rank"),
+    ],
+)
+def test_without_from_ref_must_name_a_tag(ref: str, message: str, tmp_path: Path) -> None:
+    result = run("--config", str(_config(tmp_path, "")), ref)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def _config(tmp_path: Path, images: str) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(f'[watcher]\ndatabase = "sqlite:///{tmp_path}/w.db"\n{images}', "utf-8")
+    return path
+
+
+def test_a_config_named_but_missing_is_an_error(tmp_path: Path) -> None:
+    result = run("--config", str(tmp_path / "nope.toml"), "1.0", stdin="1.1\n")
+    assert result.exit_code == 2, result.output
+    assert "nope.toml" in result.output
+    assert "file not found" in result.output
+
+
+def test_the_configured_image_policy_applies_with_from(tmp_path: Path) -> None:
+    image = '[[images]]\nref = "python:3.12.7-slim-bookworm"\ninclude = \'^3\\.12\\.\'\n'
+    config = _config(tmp_path, image)
+    result = run("--config", str(config), "python:3.12.7-slim-bookworm", "--json", stdin=OFFERED)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["newest"] == "3.12.8-slim-bookworm"
+    # A bare tag is no configured image: no policy.
+    result = run("--config", str(config), "3.12.7-slim-bookworm", "--json", stdin=OFFERED)
+    assert json.loads(result.output)["newest"] == "3.13.0-slim-bookworm"
+
+
+@pytest.mark.parametrize(
+    ("current", "offered", "words"),
+    [
+        ("4.0.17.2952-ls301", "4.0.17.2952-ls303\n4.0.16.2944-ls300\n",
+         ["read as  version 4.0.17.2952, build counter ls301, prefix (none)",
+          "same line  4.0.17.2952-ls303",
+          "4.0.16.2944-ls300  4.0.16.2944 ls300 is not newer than 4.0.17.2952 ls301"]),
+        ("8.0.36-debian-12-r5", "8.0.36-debian-12\n8.0.37-debian-12-r0\n",
+         ["read as  version 8.0.36, revision r5, prefix (none)", "variant debian-12, precision 3",
+          "newest     8.0.37-debian-12-r0",
+          "8.0.36-debian-12  no revision; 8.0.36-debian-12-r5 has r5"]),
+        ("1.41.2.9200-c6bbc1b53", "1.41.3.9314-a0bfb8370\n",
+         ["read as  version 1.41.2.9200, build metadata c6bbc1b53 (not compared), prefix (none)",
+          "newest     1.41.3.9314-a0bfb8370"]),
+        ("RELEASE.2023-05-04T21-44-30Z",
+         "RELEASE.2023-05-18T00-05-36Z\nRELEASE.2023-05-18T00-05-36Z.fips\n",
+         ["read as  timestamp 2023-05-04T21:44:30Z, prefix RELEASE., pre-release (none), "
+          "build (none), variant (none)\n",
+          "RELEASE.2023-05-18T00-05-36Z.fips  variant 'fips', not '(none)'"]),
+        ("11.0.0-M20-jdk21", "11.0.2-jdk21\n",
+         ["read as  version 11.0.0, prefix (none), pre-release M20, build (none), variant jdk21",
+          "same line  11.0.2-jdk21"]),
+        ("develop-8ec3ad3c-ls12", "develop-1b2c3d4e-ls13\n",
+         ["read as  counter ls12, build metadata 8ec3ad3c (not compared), prefix develop-",
+          "same line  develop-1b2c3d4e-ls13"]),
+    ],
+)  # fmt: skip
+def test_publisher_shapes_are_explained(current: str, offered: str, words: list[str]) -> None:
+    result = run(current, stdin=offered)
+    assert result.exit_code == 0, result.output
+    for word in words:
+        assert word in result.output

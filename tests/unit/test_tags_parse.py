@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.core.tags import ParsedTag, Reason, classify_tag, parse_tag
+from watcher.core.tags import ParsedTag, Reason, classify_tag, parse_tag, rank_tags
 
 
 def _parsed(tag: str) -> ParsedTag:
@@ -149,5 +149,84 @@ def test_to_dict_is_plain_data() -> None:
         "variant": "slim",
         "precision": 3,
         "date_style": None,
+        "revision": None,
+        "build_counter": None,
+        "metadata": [],
     }
     assert _parsed("oracular-20240811.1").version == "2024-08-11.1"
+
+
+# Publishers' conventions: (tag, kind, prefix, version, pre-release, variant, revision,
+# build counter, metadata)
+PUBLISHER_SHAPES = [
+    ("4.0.17.2952-ls301", "version", "", "4.0.17.2952", None, "", None, 301, ()),
+    ("8.0.36-debian-12-r5", "version", "", "8.0.36", None, "debian-12", 5, None, ()),
+    ("10.3.2-r4", "version", "", "10.3.2", None, "", 4, None, ()),
+    ("1.0.20250521-r1-ls110", "version", "", "1.0.20250521", None, "", 1, 110, ()),
+    ("1.41.2.9200-c6bbc1b53-ls240", "version", "", "1.41.2.9200", None, "", None, 240,
+     ("c6bbc1b53",)),
+    ("1.41.2.9200-c6bbc1b53", "version", "", "1.41.2.9200", None, "", None, None, ("c6bbc1b53",)),
+    ("2.3.4-pkg-0a1b2c3d-ls5", "version", "", "2.3.4", None, "", None, 5, ("pkg-0a1b2c3d",)),
+    ("develop-4.0.18.2978-ls176", "version", "develop-", "4.0.18.2978", None, "", None, 176, ()),
+    ("legacy-v1.0.20210914-ls55", "version", "legacy-v", "1.0.20210914", None, "", None, 55, ()),
+    ("version-4.0.15.2941", "version", "version-", "4.0.15.2941", None, "", None, None, ()),
+    ("develop-8ec3ad3c-ls12", "counter", "develop-", "ls12", None, "", None, 12, ("8ec3ad3c",)),
+    ("3f2a1bc9-ls12", "counter", "", "ls12", None, "", None, 12, ("3f2a1bc9",)),
+    ("11.0.0-M20-jdk21", "version", "", "11.0.0", "M20", "jdk21", None, None, ()),
+    ("RELEASE.2023-05-04T21-44-30Z", "timestamp", "RELEASE.", "2023-05-04T21:44:30Z", None, "",
+     None, None, ()),
+    ("RELEASE.2023-05-04T21-44-30Z.fips", "timestamp", "RELEASE.", "2023-05-04T21:44:30Z", None,
+     "fips", None, None, ()),
+    ("RELEASE.2023-11-20T22-40-07Z-cpuv1", "timestamp", "RELEASE.", "2023-11-20T22:40:07Z", None,
+     "cpuv1", None, None, ()),
+    ("v20231226-1a7112e06", "date", "v", "2023-12-26", None, "", None, None, ("1a7112e06",)),
+    ("v20220916-gd32f8c343", "date", "v", "2022-09-16", None, "", None, None, ("gd32f8c343",)),
+    ("2024.7.0", "calver", "", "2024.7.0", None, "", None, None, ()),
+    ("2024.07.0", "calver", "", "2024.7.0", None, "", None, None, ()),
+    ("2024.2.0b5", "calver", "", "2024.2.0", "b5", "", None, None, ()),
+    ("2024.01.15", "date", "", "2024-01-15", None, "", None, None, ()),
+    ("8.0.1-bookworm-slim-amd64", "version", "", "8.0.1", None, "bookworm-slim-amd64", None, None,
+     ()),
+    ("8.0-jammy-chiseled-extra", "version", "", "8.0", None, "jammy-chiseled-extra", None, None,
+     ()),
+    ("9.0.100-rc.2-bookworm-slim", "version", "", "9.0.100", "rc2", "bookworm-slim", None, None,
+     ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tag", "kind", "prefix", "version", "pre", "variant", "revision", "counter", "metadata"),
+    PUBLISHER_SHAPES,
+)
+def test_publisher_shapes(
+    tag: str, kind: str, prefix: str, version: str, pre: str | None, variant: str,
+    revision: int | None, counter: int | None, metadata: tuple[str, ...],
+) -> None:  # fmt: skip
+    parsed = _parsed(tag)
+    got = (parsed.kind, parsed.prefix, parsed.version, parsed.pre and str(parsed.pre))
+    assert got == (kind, prefix, version, pre)
+    assert (parsed.variant, parsed.revision, parsed.counter) == (variant, revision, counter)
+    assert parsed.metadata == metadata
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["debug-nonroot", "latest-s390x", "amd64-latest", "develop", "RELEASE.2023-13-04T21-44-30Z",
+     "RELEASE.2023-05-04T25-44-30Z", "nightly"],
+)  # fmt: skip
+def test_publisher_aliases_stay_floating(tag: str) -> None:
+    assert classify_tag(tag) is Reason.FLOATING
+
+
+def test_minio_orders_to_the_second() -> None:
+    early, late = "RELEASE.2023-05-04T21-44-30Z", "RELEASE.2023-05-04T21-44-31Z"
+    assert _parsed(early).key < _parsed(late).key
+    assert rank_tags(early, [late]).newest == late
+
+
+def test_a_different_commit_id_is_the_same_variant_and_not_compared() -> None:
+    a, b = _parsed("1.41.2.9200-c6bbc1b53-ls240"), _parsed("1.41.2.9200-d00dfeed1-ls240")
+    assert a.family_mismatch(b) is None
+    assert a.key == b.key
+    answer = rank_tags("1.41.2.9200-c6bbc1b53-ls240", ["1.41.2.9200-d00dfeed1-ls241"])
+    assert answer.same_line == "1.41.2.9200-d00dfeed1-ls241"

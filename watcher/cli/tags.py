@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import textwrap
@@ -9,7 +10,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from watcher.cli.common import config_option, handle_errors, read_config
+from watcher.config import Config, TrackedImage
+from watcher.core.reference import parse_reference
 from watcher.core.tags import ParsedTag, Reason, Strategy, TagAnswer, TagPolicy, rank_tags
 
 # A group this small is listed one tag per line with its detail; a larger one is wrapped.
@@ -18,15 +23,15 @@ _WIDTH = 100
 
 
 @click.command("tags")
-@click.argument("current")
+@click.argument("ref", metavar="REF")
 @click.option(
     "--from",
     "source",
-    default="-",
-    show_default=True,
     metavar="FILE",
-    help="File with the offered tags, one per line or a JSON list; '-' is standard input.",
+    help="Rank the tags in FILE (one per line or a JSON list; '-' is standard input) instead "
+    "of the registry's.",
 )
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option(
     "--include", metavar="RE", help="Only tags this regex matches (anywhere; anchor with ^ and $)."
@@ -43,9 +48,11 @@ _WIDTH = 100
 )
 @click.option("--range", "version_range", metavar="R", help="Version range, e.g. '>=3.12,<4'.")
 @click.option("--extract", metavar="RE", help="Regex whose capture group(s) are compared.")
+@handle_errors
 def tags(
-    current: str,
-    source: str,
+    ref: str,
+    source: str | None,
+    config_path: Path,
     as_json: bool,
     include: str | None,
     exclude: str | None,
@@ -53,18 +60,82 @@ def tags(
     version_range: str | None,
     extract: str | None,
 ) -> None:
-    """Show which offered tag is newer than CURRENT: on its line, and overall; and why."""
-    try:
-        policy = TagPolicy(include, exclude, strategy, version_range, extract)
+    """Show which tag is newer than the one REF names: on its line, and overall; and why.
+
+    REF is an image reference with a tag (python:3.12.7-slim): its repository's tags are
+    listed from the registry, with the credentials `watcher check` would use. With --from,
+    the tags come from FILE and REF may be the bare tag (3.12.7-slim).
+    """
+    config = _optional_config(config_path)
+    image, current = _tracked(ref, config, listing=source is None)
+    base = image.tags if image is not None else TagPolicy()
+    try:  # options given here replace the image's configured ones, key by key
+        policy = TagPolicy(
+            include if include is not None else base.include,
+            exclude if exclude is not None else base.exclude,
+            strategy if strategy is not None else base.strategy,
+            version_range if version_range is not None else base.version_range,
+            extract if extract is not None else base.extract,
+        )
     except ValueError as exc:
         key, _, _ = str(exc).partition(":")
         raise click.BadParameter(str(exc), param_hint=f"--{key}") from None
-    offered = _read_tags(source)
+    if source is None:
+        assert image is not None
+        offered = _registry_tags(config or Config(path=None), image)
+        where = f"{image.ref.registry}/{image.ref.repository}"
+    else:
+        offered, where = _read_tags(source), ""
     answer = rank_tags(current, offered, policy)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2))
     else:
-        click.echo(render(answer))
+        listed = f"listed     {len(offered)} tags of {where}\n" if where else ""
+        click.echo(listed + render(answer))
+
+
+def _optional_config(path: Path) -> Config | None:
+    """The config file when one is named or the default one exists; else no config."""
+    explicit = click.get_current_context().get_parameter_source("config_path") not in (
+        ParameterSource.DEFAULT,
+        None,
+    )
+    if not explicit and not path.exists():
+        return None
+    return read_config(path)
+
+
+def _tracked(text: str, config: Config | None, *, listing: bool) -> tuple[TrackedImage | None, str]:
+    """The image REF names (its configured settings when it is configured) and its tag."""
+    if not any(mark in text for mark in ":/@") and not listing:
+        return None, text  # a bare tag, ranked against --from
+    ref = parse_reference(text)
+    explicit_tag = ":" in text.rsplit("/", 1)[-1].split("@", 1)[0]
+    if not explicit_tag or ref.tag is None:
+        how = "give IMAGE:TAG (python:3.12.7-slim)"
+        if listing:
+            how += ", or --from FILE with the tags to rank"
+        raise click.BadParameter(f"{text!r} names no tag to rank: {how}", param_hint="REF")
+    configured = {str(image.ref): image for image in (config.images if config else ())}
+    return configured.get(str(ref), TrackedImage(ref=ref)), ref.tag
+
+
+def _registry_tags(config: Config, image: TrackedImage) -> list[str]:
+    """Every tag of the image's repository, asked of its registry as `watcher check` does."""
+    from watcher.registry import RegistryClient
+    from watcher.service import registry_settings
+
+    async def listing() -> list[str]:
+        settings, default = registry_settings(config, [image])
+        async with RegistryClient(settings, default=default) as client:
+            return await client.list_tags(image.ref)
+
+    offered = asyncio.run(listing())
+    if not offered:
+        raise click.UsageError(
+            f"no tags to rank: {image.ref.registry}/{image.ref.repository} lists no tags"
+        )
+    return offered
 
 
 def _read_tags(source: str) -> list[str]:
@@ -157,14 +228,21 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 
 def _describe(parsed: ParsedTag) -> str:
-    parts = [
-        f"{parsed.kind} {parsed.version}",
+    parts = [f"{parsed.kind} {parsed.version}"]
+    if parsed.counter is not None and parsed.kind != "counter":
+        parts.append(f"build counter ls{parsed.counter}")
+    if parsed.revision is not None:
+        parts.append(f"revision r{parsed.revision}")
+    if parsed.metadata:
+        parts.append(f"build metadata {' '.join(parsed.metadata)} (not compared)")
+    parts += [
         f"prefix {parsed.prefix or '(none)'}",
         f"pre-release {parsed.pre or '(none)'}",
         f"build {'(none)' if parsed.build is None else parsed.build}",
         f"variant {parsed.variant or '(none)'}",
-        f"precision {parsed.precision}",
     ]
+    if parsed.release and parsed.kind != "timestamp":
+        parts.append(f"precision {parsed.precision}")
     if parsed.date_style:
         parts.append(f"date spelling {parsed.date_style}")
     return ", ".join(parts)

@@ -1,8 +1,10 @@
 """Reading a tag: a version, a date, or (by policy) semver, a string or an extracted value.
 
 :func:`classify_tag` says what a tag is, or why it is no version (a :class:`Reason`). The
-heuristics know prefixes (``v``, ``jammy-``), glued and dashed pre-releases, build numbers,
-variants and three date spellings. Pure: no I/O. See ``docs/tags.md``.
+heuristics know prefixes (``v``, ``jammy-``, ``legacy-v``), glued and dashed pre-releases, build
+numbers, variants, three date spellings, calendar versions, MinIO's release stamps and
+linuxserver's build-only tags; :mod:`.tail` reads what follows the numbers (metadata,
+milestones, revisions, build counters). Pure: no I/O. See ``docs/tags.md``.
 """
 
 from __future__ import annotations
@@ -10,150 +12,51 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import semver
 
+from watcher.core.tags.parsed import ParsedTag
+from watcher.core.tags.pattern import UserPattern
 from watcher.core.tags.policy import DEFAULT_POLICY, Strategy, TagPolicy
 from watcher.core.tags.reason import Reason
+from watcher.core.tags.tail import LABEL, PRE_RANK, PreRelease, Tail, read_tail
 
 __all__ = ["ALIASES", "ParsedTag", "PreRelease", "classify_tag", "parse_tag"]
 
 
-# Pre-release labels and their rank: dev < alpha < beta < rc < (stable).
-_PRE_RANK = {
-    "dev": 0,
-    "a": 1,
-    "alpha": 1,
-    "ea": 1,
-    "b": 2,
-    "beta": 2,
-    "preview": 2,
-    "c": 3,
-    "rc": 3,
-    "pre": 3,
-}
 _STABLE_RANK = 4
-_LABEL = r"alpha|beta|preview|pre|rc|dev|ea"
-# A pre-release as its own dash-separated token: rc, rc1, rc.10, beta, ea, dev5.
-_TOKEN_PRE = re.compile(rf"(?P<label>{_LABEL}|(?:a|b|c)(?=\.?\d))\.?(?P<num>\d+)?", re.IGNORECASE)
-_HEAD = re.compile(r"(?P<prefix>v(?=\d)|(?:[A-Za-z][A-Za-z0-9]*-)+)?(?P<body>\d.*)", re.DOTALL)
+_WORDS = r"(?:[A-Za-z][A-Za-z0-9]*-)"
+_PREFIX = rf"{_WORDS}*v(?=\d)|{_WORDS}+"
+_HEAD = re.compile(rf"(?P<prefix>{_PREFIX})?(?P<body>\d.*)", re.DOTALL)
 # prefix, release, glued pre-release, _build, -rest: the shape of every version and date tag.
 _VERSION = re.compile(
-    r"(?P<prefix>v(?=\d)|(?:[A-Za-z][A-Za-z0-9]*-)+)?"
+    rf"(?P<prefix>{_PREFIX})?"
     r"(?P<release>\d+(?:\.\d+)*)"
-    rf"(?:\.?(?P<label>{_LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?)?"
+    rf"(?:\.?(?P<label>{LABEL}|(?:a|b|c)(?=\d))(?P<num>\d+)?)?"
     r"(?:_(?P<build>\d+))?"
     r"(?:-(?P<rest>.*))?",
     re.IGNORECASE | re.DOTALL,
 )
-_MAYBE_PRE = re.compile(rf"(?:^|-)(?:{_LABEL}|[abc]\.?\d)", re.IGNORECASE)
 _DASHED_TAIL = re.compile(r"(?P<m>\d{2})-(?P<d>\d{2})(?:-(?P<rest>.*))?", re.DOTALL)
 MAX_TAG_LENGTH = 128  # Docker's limit
 _COMMIT = re.compile(r"(?:sha-|git-|commit-|g)?(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}", re.IGNORECASE)
 _SEMVER_HEAD = re.compile(r"(?P<prefix>v)?(?P<core>\d+(?:\.\d+){0,2})(?P<rest>[-+].*)?")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
+# MinIO: RELEASE.2023-05-04T21-44-30Z, then the variant (.fips, -cpuv1).
+_TIMESTAMP = re.compile(
+    rf"(?P<prefix>{_WORDS}*RELEASE\.)(?P<y>\d{{4}})-(?P<mo>\d{{2}})-(?P<d>\d{{2}})"
+    r"T(?P<h>\d{2})-(?P<mi>\d{2})-(?P<s>\d{2})Z(?P<rest>(?:[-.][A-Za-z0-9][A-Za-z0-9.-]*)?)"
+)
+# linuxserver's build-only tags: [prefix-]<commit>-lsN.
+_COMMIT_BUILD = re.compile(
+    rf"(?P<prefix>{_WORDS}*)(?P<commit>(?=[0-9]*[a-f])[0-9a-f]{{7,40}})-ls(?P<n>\d{{1,9}})"
+)
 # Alias words that never name a version, even for the lexical strategy.
 ALIASES = frozenset(
     {"latest", "stable", "mainline", "lts", "edge", "current", "nightly", "devel", "rolling",
      "unstable", "testing", "experimental", "master", "main", "tip", "beta", "rc", "dev"}
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class PreRelease:
-    """A pre-release marker: ``label`` as spelled (``RC``), its ``rank`` and ``number``."""
-
-    label: str
-    rank: int
-    number: int | None
-
-    def __str__(self) -> str:
-        return self.label + ("" if self.number is None else str(self.number))
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedTag:
-    """A tag read as a version, a date, or (by policy) semver, a string or an extracted value.
-
-    ``family`` decides what the tag may be compared with; ``key`` orders tags of one family
-    (equal keys mean the same version spelled differently); ``line`` is what a same-line update
-    keeps (``None``: no same-line update but the same release; ``()``: any newer value).
-    """
-
-    tag: str
-    kind: str  # "version", "date", "semver", "lexical", "extract"
-    prefix: str = ""
-    release: tuple[int, ...] = ()
-    pre: PreRelease | None = None
-    build: int | None = None
-    variant: str = ""
-    date_style: str | None = None  # "compact" (20240115), "dotted" or "dashed"
-    respin: int | None = None
-    key: tuple[Any, ...] = field(default=(), compare=False, repr=False)
-    line: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def precision(self) -> int:
-        return len(self.release)
-
-    @property
-    def format(self) -> str:
-        return f"{self.kind}:{self.date_style}" if self.date_style else self.kind
-
-    @property
-    def version(self) -> str:
-        """The numeric part as written in canonical form: ``3.12.7``, ``2024-01-15``."""
-        if self.kind == "date":
-            y, m, d = self.release
-            return f"{y:04d}-{m:02d}-{d:02d}" + ("" if self.respin is None else f".{self.respin}")
-        return ".".join(map(str, self.release))
-
-    def family_mismatch(self, other: ParsedTag) -> tuple[Reason, str] | None:
-        """Why ``other`` is not of this tag's family, or ``None`` when it is."""
-        if other.prefix != self.prefix:
-            return (
-                Reason.OTHER_PREFIX,
-                f"prefix {other.prefix or '(none)'!r}, not {self.prefix or '(none)'!r}",
-            )
-        if other.format != self.format:
-            return Reason.OTHER_FORMAT, f"{other.format}, not {self.format}"
-        if other.variant != self.variant:
-            return (
-                Reason.OTHER_VARIANT,
-                f"variant {other.variant or '(none)'!r}, not {self.variant or '(none)'!r}",
-            )
-        if other.precision != self.precision and self.kind not in ("date", "lexical"):
-            return Reason.OTHER_PRECISION, _components(other.precision) + f", not {self.precision}"
-        if (other.build is None) != (self.build is None):
-            if other.build is not None:
-                return Reason.BUILD_MISMATCH, f"build {other.build}; {self.tag} has none"
-            return Reason.BUILD_MISMATCH, f"no build number; {self.tag} has one"
-        return None
-
-    def on_line_of(self, current: ParsedTag) -> bool:
-        """True when this tag stays on ``current``'s line (callers check the family first)."""
-        if self.release == current.release and self.kind != "lexical":
-            return True
-        return current.line is not None and self.line == current.line
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "kind": self.kind,
-            "prefix": self.prefix,
-            "version": self.version,
-            "pre_release": None if self.pre is None else str(self.pre),
-            "build": self.build,
-            "variant": self.variant,
-            "precision": self.precision,
-            "date_style": self.date_style,
-        }
-
-
-def _components(count: int) -> str:
-    return f"{count} component" + ("" if count == 1 else "s")
 
 
 def _valid_date(y: str, m: str, d: str) -> tuple[int, int, int] | None:
@@ -167,52 +70,41 @@ def _valid_date(y: str, m: str, d: str) -> tuple[int, int, int] | None:
     return year, month, day
 
 
-def _split_rest(rest: str | None) -> tuple[PreRelease | None, int | None, str] | None:
-    """Read ``-tok-tok...`` after a version: optional build, one pre-release, the variant."""
-    if rest is None:
-        return None, None, ""
-    if not _MAYBE_PRE.search(rest) and not rest[:1].isdigit():
-        # The common case: a plain variant such as "slim-bookworm".
-        empty_token = not rest or "--" in rest or rest[0] == "-" or rest[-1] == "-"
-        return None if empty_token else (None, None, rest)
-    tokens = rest.split("-")
-    if any(not t for t in tokens):
-        return None
-    pre: PreRelease | None = None
-    build: int | None = None
-    variant: list[str] = []
-    i = 0
-    if tokens[0].isdigit():
-        build, i = int(tokens[0]), 1
-    while i < len(tokens):
-        token = tokens[i]
-        match = _TOKEN_PRE.fullmatch(token) if pre is None else None
-        if match:
-            number = match["num"]
-            if number is None and i + 1 < len(tokens) and tokens[i + 1].isdigit():
-                i += 1
-                number = tokens[i]
-            label = match["label"]
-            pre = PreRelease(
-                label, _PRE_RANK[label.lower()], None if number is None else int(number)
-            )
-        else:
-            variant.append(token)
-        i += 1
-    return pre, build, "-".join(variant)
-
-
 def _finish(tag: str, kind: str, prefix: str, release: tuple[int, ...], pre: PreRelease | None,
-            build: int | None, variant: str, style: str | None = None,
+            build: int | None, tail: Tail, style: str | None = None,
             respin: int | None = None) -> ParsedTag:  # fmt: skip
+    rebuilds = (tail.revision or 0, tail.counter or 0)
     if kind == "date":
-        key: tuple[Any, ...] = (release, respin or 0)
+        key: tuple[Any, ...] = (release, respin or 0, *rebuilds)
         line: tuple[Any, ...] | None = ()
     else:
         pre_key = (_STABLE_RANK, 0) if pre is None else (pre.rank, pre.number or 0)
-        key = (release, pre_key, build or 0)
+        key = (release, pre_key, build or 0, *rebuilds)
         line = release[:-1] if len(release) >= 2 else None
-    return ParsedTag(tag, kind, prefix, release, pre, build, variant, style, respin, key, line)
+    return ParsedTag(tag, kind, prefix, release, pre, build, tail.variant, style, respin, key,
+                     line, tail.revision, tail.counter, tail.metadata)  # fmt: skip
+
+
+def _parse_special(tag: str, dates: bool, versions: bool) -> ParsedTag | None:
+    """MinIO's ``RELEASE.2023-05-04T21-44-30Z`` and linuxserver's ``[prefix-]<commit>-lsN``."""
+    if dates and "RELEASE." in tag:
+        match = _TIMESTAMP.fullmatch(tag)
+        if match is None:
+            return None
+        ymd = _valid_date(match["y"], match["mo"], match["d"])
+        hms = (int(match["h"]), int(match["mi"]), int(match["s"]))
+        if ymd is None or hms[0] > 23 or hms[1] > 59 or hms[2] > 60:
+            return None
+        release = (*ymd, *hms)
+        return ParsedTag(tag, "timestamp", match["prefix"], release,
+                         variant=match["rest"].lstrip("-."), key=(release,), line=())  # fmt: skip
+    if versions and "-ls" in tag:
+        match = _COMMIT_BUILD.fullmatch(tag)
+        if match is not None:
+            counter = int(match["n"])
+            return ParsedTag(tag, "counter", match["prefix"] or "", key=(counter,), line=(),
+                             counter=counter, metadata=(match["commit"],))  # fmt: skip
+    return None
 
 
 def _parse_heuristic(tag: str, dates: bool, versions: bool) -> ParsedTag | Reason:
@@ -220,6 +112,9 @@ def _parse_heuristic(tag: str, dates: bool, versions: bool) -> ParsedTag | Reaso
         return Reason.FLOATING
     if _COMMIT.fullmatch(tag):
         return Reason.COMMIT
+    special = _parse_special(tag, dates, versions)
+    if special is not None:
+        return special
     match = _VERSION.fullmatch(tag)
     if match is None:
         return Reason.NOT_A_VERSION if _HEAD.fullmatch(tag) else Reason.FLOATING
@@ -244,24 +139,26 @@ def _parse_heuristic(tag: str, dates: bool, versions: bool) -> ParsedTag | Reaso
     pre = None
     if label is not None:
         number = match["num"]
-        pre = PreRelease(label, _PRE_RANK[label.lower()], None if number is None else int(number))
+        pre = PreRelease(label, PRE_RANK[label.lower()], None if number is None else int(number))
     build = None if match["build"] is None else int(match["build"])
-    tail = _split_rest(rest)
+    tail = read_tail(rest)
     if (
         tail is None
-        or (pre is not None and tail[0] is not None)
-        or (build is not None and tail[1] is not None)
+        or (pre is not None and tail.pre is not None)
+        or (build is not None and tail.build is not None)
     ):
         return Reason.NOT_A_VERSION
     release = tuple(map(int, text.split(".")))
+    # A calendar version (2024.7.0, Home Assistant's 2024.12.3) is its own kind.
+    calendar = len(release) >= 2 and head == 4 and _MIN_YEAR <= release[0] <= _MAX_YEAR
     return _finish(
         tag,
-        "version",
+        "calver" if calendar else "version",
         prefix,
         release,
-        pre or tail[0],
-        build if build is not None else tail[1],
-        tail[2],
+        pre or tail.pre,
+        build if build is not None else tail.build,
+        tail,
     )
 
 
@@ -283,10 +180,10 @@ def _read_date(tag: str, prefix: str, text: str, rest: str | None) -> ParsedTag 
         return None
     if ymd is None:
         return None
-    tail = _split_rest(rest)
-    if tail is None or tail[0] is not None or tail[1] is not None:
+    tail = read_tail(rest)
+    if tail is None or tail.pre is not None or tail.build is not None:
         return Reason.NOT_A_VERSION
-    return _finish(tag, "date", prefix, ymd, None, None, tail[2], style, respin)
+    return _finish(tag, "date", prefix, ymd, None, None, tail, style, respin)
 
 
 def _parse_semver(tag: str) -> ParsedTag | Reason:
@@ -330,14 +227,12 @@ def _parse_extracted(tag: str, value: str, strategy: Strategy | None) -> ParsedT
 
 
 @functools.lru_cache(maxsize=65536)
-def _parse(
-    tag: str, strategy: Strategy | None, extract: re.Pattern[str] | None
-) -> ParsedTag | Reason:
+def _parse(tag: str, strategy: Strategy | None, extract: UserPattern | None) -> ParsedTag | Reason:
     if extract is not None:
-        match = extract.search(tag)
-        if match is None:
+        groups = extract.search(tag)
+        if groups is None:
             return Reason.NOT_A_VERSION
-        value = ".".join(group for group in match.groups() if group is not None)
+        value = ".".join(group for group in groups if group is not None)
         return _parse_extracted(tag, value, strategy) if value else Reason.NOT_A_VERSION
     if strategy is Strategy.SEMVER:
         return _parse_semver(tag)

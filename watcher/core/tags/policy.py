@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import semver
 
+from watcher.core.tags.pattern import UserPattern
+
 if TYPE_CHECKING:
     from watcher.core.tags.parse import ParsedTag
 
@@ -31,13 +33,13 @@ class Strategy(StrEnum):
 _RANGE_CLAUSE = re.compile(r"\s*(?P<op>>=|<=|==|!=|>|<|=)?\s*v?(?P<version>\d+(?:\.\d+){0,2})\s*")
 
 
-def _compile(name: str, pattern: str | None, groups: bool = False) -> re.Pattern[str] | None:
+def _compile(name: str, pattern: str | None, groups: bool = False) -> UserPattern | None:
     if pattern is None:
         return None
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{name}: invalid regular expression '{pattern}': {exc}") from None
+        compiled = UserPattern.compile(pattern)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     if groups and compiled.groups < 1:
         raise ValueError(f"{name}: '{pattern}' needs a capture group around the comparable part")
     return compiled
@@ -66,7 +68,7 @@ class TagPolicy:
 
     ``include``/``exclude`` are searched for anywhere in the tag (anchor with ``^``/``$`` to match
     the whole tag); ``extract`` is searched for too and its capture groups form the comparable
-    value.
+    value. Patterns are matched in linear time (RE2), so no tag can make one hang.
     """
 
     include: str | None = None
@@ -74,9 +76,9 @@ class TagPolicy:
     strategy: str | None = None
     version_range: str | None = None
     extract: str | None = None
-    include_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    exclude_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    extract_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    include_pattern: UserPattern | None = field(init=False, repr=False, compare=False)
+    exclude_pattern: UserPattern | None = field(init=False, repr=False, compare=False)
+    extract_pattern: UserPattern | None = field(init=False, repr=False, compare=False)
     strategy_enum: Strategy | None = field(init=False, repr=False, compare=False)
     range_clauses: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -110,16 +112,16 @@ class TagPolicy:
 
     def excludes(self, tag: str) -> str | None:
         """Why the include/exclude patterns leave ``tag`` out, or ``None``."""
-        if self.include_pattern is not None and not self.include_pattern.search(tag):
+        if self.include_pattern is not None and self.include_pattern.search(tag) is None:
             return f"does not match include '{self.include}'"
-        if self.exclude_pattern is not None and self.exclude_pattern.search(tag):
+        if self.exclude_pattern is not None and self.exclude_pattern.search(tag) is not None:
             return f"matches exclude '{self.exclude}'"
         return None
 
     def in_range(self, parsed: ParsedTag) -> bool:
         if not self.range_clauses:
             return True
-        if parsed.kind not in ("version", "semver", "extract"):
+        if parsed.kind not in ("version", "calver", "semver", "extract"):
             return False
         core = (*parsed.release, 0, 0, 0)[:3]
         version = semver.Version(*core)

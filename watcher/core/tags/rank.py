@@ -16,7 +16,12 @@ from watcher.core.tags.parse import ParsedTag, classify_tag
 from watcher.core.tags.policy import DEFAULT_POLICY, TagPolicy
 from watcher.core.tags.reason import Reason
 
-__all__ = ["TagAnswer", "rank_tags"]
+__all__ = ["RULES_VERSION", "TagAnswer", "rank_tags"]
+
+# Raise it whenever a change to the rules can change an answer for the same tags: answers
+# stored by a previous watcher are then ranked again instead of reused.
+# 2: revisions, build counters, build metadata, milestones, MinIO stamps, calendar versions.
+RULES_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +103,7 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
     if parsed.key <= cur.key:
         return (
             Reason.OLDER,
-            f"{parsed.version}{_pre(parsed)} is not newer than {cur.version}{_pre(cur)}",
+            f"{parsed.label} is not newer than {cur.label}",
         )
     if not policy.in_range(parsed):
         return Reason.OUT_OF_RANGE, f"{parsed.version} is outside {policy.version_range!r}"
@@ -108,7 +113,3 @@ def _judge(tag: str, cur: ParsedTag, policy: TagPolicy) -> ParsedTag | tuple[Rea
         if not parsed.on_line_of(cur):
             return Reason.PRE_RELEASE, f"pre-release {parsed.pre} of another line"
     return parsed
-
-
-def _pre(parsed: ParsedTag) -> str:
-    return "" if parsed.pre is None else f" ({parsed.pre})"

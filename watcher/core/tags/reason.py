@@ -40,7 +40,7 @@ _SUMMARIES = {
     Reason.OTHER_FORMAT: "another format (version vs date, or another date spelling)",
     Reason.OTHER_VARIANT: "another variant",
     Reason.OTHER_PRECISION: "another precision (number of components)",
-    Reason.BUILD_MISMATCH: "build number on one side only",
+    Reason.BUILD_MISMATCH: "build number, revision or build counter on one side only",
     Reason.OLDER: "not newer than the current tag",
     Reason.OUT_OF_RANGE: "outside the version range",
     Reason.PRE_RELEASE: "pre-release not offered on this line",
