@@ -66,6 +66,7 @@ class ImageCheck:
 @dataclass(frozen=True)
 class RoundReport:
     checks: tuple[ImageCheck, ...]
+    not_started: int = 0  # images left unchecked because the round was told to stop
 
     @property
     def failed(self) -> int:
@@ -166,9 +167,17 @@ class CheckRound:
         clock: Clock = utcnow,
         progress: Progress | None = None,
         unusable: Mapping[str, str] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        """``unusable`` maps registries that cannot be asked (no credentials) to the reason."""
+        """``unusable`` maps registries that cannot be asked (no credentials) to the reason.
+
+        Once ``stop`` is set, checks not yet started are not started (they are left out of
+        the report and the database); checks already started finish and are recorded. A
+        check starts when it gets one of its registry's ``max_concurrency`` slots.
+        """
         self._client = client
+        self._stop = stop
+        self._slots: dict[str, asyncio.Semaphore] = {}
         self._unusable = dict(unusable or {})
         self._store = store
         self._clock = clock
@@ -188,7 +197,8 @@ class CheckRound:
         finally:
             await decisions.put(None)
             await writer
-        return RoundReport(tuple(checks))
+        done = tuple(check for check in checks if check is not None)
+        return RoundReport(done, not_started=len(checks) - len(done))
 
     async def _write(self, queue: asyncio.Queue[ImageCheck | None]) -> None:
         """The one writer: applies each image's decision in its own transaction, in order."""
@@ -198,6 +208,22 @@ class CheckRound:
                 self._progress(check)
 
     async def _check(
+        self,
+        image: TrackedImage,
+        previous: ImageState | None,
+        queue: asyncio.Queue[ImageCheck | None],
+    ) -> ImageCheck | None:
+        ref = image.ref
+        slots = self._slots.get(ref.registry)
+        if slots is None:
+            limit = self._client.settings_for(ref).max_concurrency
+            slots = self._slots[ref.registry] = asyncio.Semaphore(limit)
+        async with slots:
+            if self._stop is not None and self._stop.is_set():
+                return None
+            return await self._check_now(image, previous, queue)
+
+    async def _check_now(
         self,
         image: TrackedImage,
         previous: ImageState | None,
@@ -304,17 +330,24 @@ async def check_images(
     *,
     clock: Clock = utcnow,
     progress: Progress | None = None,
+    client: RegistryClient | None = None,
+    unusable: Mapping[str, str] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> RoundReport:
-    """Run one round over ``images`` with a client built from ``config``."""
-    # A credential helper failing for one registry fails that registry's images only.
-    problems: dict[str, str] = {}
-    settings, default = registry_settings(config, images, problems=problems)
-    for host, problem in problems.items():
-        log.warning("registry credentials unavailable", registry=host, error=problem)
-    async with RegistryClient(settings, default=default) as client:
-        report = await CheckRound(
-            client, store, clock=clock, progress=progress, unusable=problems
-        ).run(images)
+    """Run one round over ``images``: with ``client`` (the caller owns it; ``unusable`` as
+    for :class:`CheckRound`), else with a client built from ``config`` for this round."""
+    if client is None:
+        # A credential helper failing for one registry fails that registry's images only.
+        problems: dict[str, str] = {}
+        settings, default = registry_settings(config, images, problems=problems)
+        for host, problem in problems.items():
+            log.warning("registry credentials unavailable", registry=host, error=problem)
+        async with RegistryClient(settings, default=default) as own:
+            return await check_images(config, store, images, clock=clock, progress=progress,
+                                      client=own, unusable=problems, stop=stop)
+    report = await CheckRound(
+        client, store, clock=clock, progress=progress, unusable=unusable, stop=stop
+    ).run(images)
     log.info(
         "round finished",
         images=len(report.checks),
