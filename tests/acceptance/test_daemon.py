@@ -175,11 +175,12 @@ def _requested(proxy: GatedProxy) -> set[str]:
 
 
 @pytest.mark.registry
-def test_sigterm_mid_round_finishes_the_checks_in_flight_and_starts_no_more(
-    slow_round: SlowRound,
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_mid_round_finishes_the_checks_in_flight_and_starts_no_more(
+    slow_round: SlowRound, signum: signal.Signals
 ) -> None:
     process, proxy, log = slow_round.process, slow_round.proxy, slow_round.log
-    os.kill(process.pid, signal.SIGTERM)
+    os.kill(process.pid, signum)
     wait_until(lambda: _logged(log, "stopping") == 1, timeout=10, what="the daemon stopping")
     proxy.release()  # the two held checks may now finish
     assert process.wait(timeout=30) == 0, log.read_text()
@@ -187,6 +188,7 @@ def test_sigterm_mid_round_finishes_the_checks_in_flight_and_starts_no_more(
     text = log.read_text()
     assert "RuntimeError" not in text
     assert "Traceback" not in text
+    assert "Unclosed" not in text  # the registry client was closed at exit
     checked = _checked_refs(slow_round.db)
     assert len(proxy.seen) == 3  # one per check: none started after the signal
     assert set(checked) == _requested(proxy)  # every check started was recorded
