@@ -4,6 +4,7 @@ clear message."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -283,6 +284,51 @@ def test_the_registry_client_lives_across_rounds(
     assert all(entry["failed"] == 0 for entry in rounds)
     # One token per repository scope across every round: tokens outlive a round.
     assert registry_token.token_server.requests - before == 2
+
+
+def _docker_config(path: Path, host: str, password: str) -> None:
+    auth = base64.b64encode(f"alice:{password}".encode()).decode()
+    path.with_suffix(".tmp").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    path.with_suffix(".tmp").replace(path)
+
+
+@pytest.mark.registry
+def test_credentials_are_read_again_each_round(
+    registry_htpasswd: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    registry_htpasswd.push.push_image(repository, "1")
+    ref = str(registry_htpasswd.ref(repository, "1"))
+    docker = tmp_path / "docker.json"
+    assert registry_htpasswd.password is not None
+    _docker_config(docker, registry_htpasswd.host, registry_htpasswd.password)
+    db = tmp_path / "watcher.db"
+    config = _config(tmp_path / "watcher.toml", registry_htpasswd.host, [ref], db,
+                     'interval = "0.5s"', f'docker_config = "{docker}"')
+    log = tmp_path / "daemon.log"
+
+    def rounds() -> list[dict[str, Any]]:
+        return [e for e in _logs(log) if e["event"] == "round finished"] if log.exists() else []
+
+    with log.open("wb") as stderr:
+        process = subprocess.Popen([*DAEMON, "--config", str(config)], stderr=stderr,
+                                   stdout=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        wait_until(lambda: process.poll() is not None or len(rounds()) >= 1, timeout=60,
+                   what="the first round")
+        assert rounds()[0]["failed"] == 0, log.read_text()
+        _docker_config(docker, registry_htpasswd.host, "wrong")
+        wait_until(lambda: process.poll() is not None or rounds()[-1]["failed"] == 1,
+                   timeout=60, what="a round with the changed credentials")
+        assert process.poll() is None, log.read_text()
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert _logged(log, "registry settings changed; opening a new registry client") == 1
+    failed = [e for e in _logs(log) if e["event"] == "check failed"]
+    assert "access denied" in failed[0]["error"]
 
 
 def test_database_from_a_newer_watcher_is_refused(tmp_path: Path) -> None:
