@@ -1,69 +1,66 @@
-"""The long-running daemon: an APScheduler 3 interval job that runs one check round at a time."""
+"""The long-running daemon: one asyncio event loop for the life of the process, running the
+:class:`~watcher.runtime.Runtime` until SIGTERM or SIGINT.
+
+The first signal stops cleanly: no new check starts, the checks in flight finish and are
+recorded (for at most the stop timeout), and the process exits 0. A second signal exits at
+once with status 128 + the signal number; the database stays consistent, since every write
+is one transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
-from datetime import UTC, datetime
-from types import FrameType
+import sys
 
 import structlog
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from watcher.config import Config
-from watcher.errors import WatcherError
-from watcher.service import check_images, open_store
+from watcher.runtime import DEFAULT_STOP_TIMEOUT, Runtime
 from watcher.store.engine import mask
 
 log = structlog.get_logger("watcher.daemon")
 
 
-def run_daemon(config: Config) -> None:
+def run_daemon(config: Config, *, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
     """Check every ``config.interval`` seconds until SIGTERM or SIGINT.
 
     The database is migrated once at start-up; a round that fails as a whole (database
     unreachable, say) is logged and the next one runs on schedule.
     """
-    store = open_store(config)
-    store.sync_images(str(image.ref) for image in config.images)
-    images = list(config.images)
+    asyncio.run(_serve(config, stop_timeout))
 
-    def round_job() -> None:
-        try:
-            asyncio.run(check_images(config, store, images))
-        except WatcherError as exc:
-            log.error("round failed", error=exc.message)
-        except Exception:  # never let one round end the daemon; say what happened, in JSON
-            log.exception("round failed unexpectedly")
 
-    scheduler = BlockingScheduler(timezone=UTC)
-    scheduler.add_job(
-        round_job,
-        "interval",
-        seconds=config.interval,
-        next_run_time=datetime.now(UTC),
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(config.interval)),
-        id="check-round",
-    )
+async def _serve(config: Config, stop_timeout: float) -> None:
+    stop = asyncio.Event()
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        if not scheduler.running:  # a second signal while shutting down
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if not stop.is_set():
+            log.info("stopping", signal=name, stop_timeout_seconds=stop_timeout)
+            stop.set()
             return
-        log.info("stopping", signal=signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        log.warning("stopping at once", signal=name)
+        sys.stderr.flush()
+        os._exit(128 + signum)  # a write in progress is one transaction: it is rolled back
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info(
-        "watcher started",
-        images=len(images),
-        interval_seconds=config.interval,
-        database=mask(config.database),
-    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    runtime = Runtime(config, stop_timeout=stop_timeout)
     try:
-        scheduler.start()
+        await runtime.start()
+        log.info(
+            "watcher started",
+            images=len(config.images),
+            interval_seconds=config.interval,
+            database=mask(config.database),
+        )
+        await stop.wait()
     finally:
-        store.close()
-
+        await runtime.stop()
+    if runtime.not_started:
+        log.info("stopped", not_started=runtime.not_started)
+    else:
+        log.info("stopped")

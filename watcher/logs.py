@@ -1,4 +1,12 @@
-"""Logging, configured in one place: JSON lines when not on a terminal, console lines on one."""
+"""Logging, configured in one place: JSON lines when not on a terminal, console lines on one.
+
+watcher's own modules log through structlog; a few (the registry's HTTP layer) and the
+libraries underneath log through the standard library's ``logging``. Both end up on standard
+error in the same format: standard-library records go through a handler on the root logger
+that renders them with structlog's processors. watcher's loggers (``watcher.*``) follow the
+chosen level; other libraries' loggers show warnings and above only, so ``--log-level debug``
+shows watcher's retries and backoffs without every library's chatter.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +21,56 @@ from watcher.terminal import printable
 # Multi-line text watcher itself formats (tracebacks), kept as it is.
 _OWN_TEXT = frozenset({"exception", "stack"})
 
+_HANDLER_NAME = "watcher"
+
 
 def configure_logging(level: str = "warning", *, json: bool | None = None) -> None:
     """Log to standard error; ``json=None`` picks JSON unless standard error is a terminal."""
     if json is None:
         json = not sys.stderr.isatty()
+    threshold = logging.getLevelNamesMapping()[level.upper()]
     renderers: list[structlog.typing.Processor] = (
         [structlog.processors.JSONRenderer()]
         if json
         else [_escape_for_terminal, structlog.dev.ConsoleRenderer()]
     )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            *renderers,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
+        processors=[*shared, structlog.processors.format_exc_info, *renderers],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+    _route_standard_logging(threshold, shared, renderers)
+
+
+def _route_standard_logging(
+    threshold: int,
+    shared: list[structlog.typing.Processor],
+    renderers: list[structlog.typing.Processor],
+) -> None:
+    """Render standard-library records like structlog's: one handler on the root logger."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            *renderers,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)  # configured again (tests, or a command after the group)
+    root.addHandler(handler)
+    root.setLevel(max(threshold, logging.WARNING))
+    logging.getLogger("watcher").setLevel(threshold)
 
 
 def _escape_for_terminal(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:

@@ -80,6 +80,7 @@ class ImageCheck:
 @dataclass(frozen=True)
 class RoundReport:
     checks: tuple[ImageCheck, ...]
+    not_started: int = 0  # images left unchecked because the round was told to stop
 
     @property
     def failed(self) -> int:
@@ -180,9 +181,17 @@ class CheckRound:
         clock: Clock = utcnow,
         progress: Progress | None = None,
         unusable: Mapping[str, str] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        """``unusable`` maps registries that cannot be asked (no credentials) to the reason."""
+        """``unusable`` maps registries that cannot be asked (no credentials) to the reason.
+
+        Once ``stop`` is set, checks not yet started are not started (they are left out of
+        the report and the database); checks already started finish and are recorded. A
+        check starts when it gets one of its registry's ``max_concurrency`` slots.
+        """
         self._client = client
+        self._stop = stop
+        self._slots: dict[str, asyncio.Semaphore] = {}
         self._unusable = dict(unusable or {})
         self._store = store
         self._clock = clock
@@ -201,13 +210,17 @@ class CheckRound:
             )
             # Tags reported missing wait for the round's end: if every tracked tag of a
             # registry vanished at once, the registry failed (empty storage), no tag did.
-            held = [p for p in pending if p.held]
-            for item in _registry_vanished(pending, held):
+            started = [p for p in pending if p is not None]
+            held = [p for p in started if p.held]
+            for item in _registry_vanished(started, held):
                 await queue.put(item)
         finally:
             await queue.put(None)
             await writer
-        return RoundReport(tuple(p.done.result() for p in pending))
+        started = [p for p in pending if p is not None]
+        return RoundReport(
+            tuple(p.done.result() for p in started), not_started=len(pending) - len(started)
+        )
 
     async def _write(self, queue: asyncio.Queue[_Pending | None]) -> None:
         """The one writer: records each image's decision in its own transaction, in order.
@@ -252,9 +265,26 @@ class CheckRound:
         image: TrackedImage,
         previous: ImageState | None,
         queue: asyncio.Queue[_Pending | None],
+    ) -> _Pending | None:
+        ref = image.ref
+        slots = self._slots.get(ref.registry)
+        if slots is None:
+            limit = self._client.settings_for(ref).max_concurrency
+            slots = self._slots[ref.registry] = asyncio.Semaphore(limit)
+        async with slots:
+            if self._stop is not None and self._stop.is_set():
+                return None
+            return await self._check_now(image, previous, queue)
+
+    async def _check_now(
+        self,
+        image: TrackedImage,
+        previous: ImageState | None,
+        queue: asyncio.Queue[_Pending | None],
     ) -> _Pending:
         try:
-            observation = await self._observe(image, previous)
+            with self._client.retry_budget(image.ref):
+                observation = await self._observe(image, previous)
         except Exception as exc:
             log.exception("check failed unexpectedly", image=str(image.ref))
             observation = Observation(self._clock(), error=_unexpected(image.ref, exc))
@@ -388,17 +418,24 @@ async def check_images(
     *,
     clock: Clock = utcnow,
     progress: Progress | None = None,
+    client: RegistryClient | None = None,
+    unusable: Mapping[str, str] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> RoundReport:
-    """Run one round over ``images`` with a client built from ``config``."""
-    # A credential helper failing for one registry fails that registry's images only.
-    problems: dict[str, str] = {}
-    settings, default = registry_settings(config, images, problems=problems)
-    for host, problem in problems.items():
-        log.warning("registry credentials unavailable", registry=host, error=problem)
-    async with RegistryClient(settings, default=default) as client:
-        report = await CheckRound(
-            client, store, clock=clock, progress=progress, unusable=problems
-        ).run(images)
+    """Run one round over ``images``: with ``client`` (the caller owns it; ``unusable`` as
+    for :class:`CheckRound`), else with a client built from ``config`` for this round."""
+    if client is None:
+        # A credential helper failing for one registry fails that registry's images only.
+        problems: dict[str, str] = {}
+        settings, default = registry_settings(config, images, problems=problems)
+        for host, problem in problems.items():
+            log.warning("registry credentials unavailable", registry=host, error=problem)
+        async with RegistryClient(settings, default=default) as own:
+            return await check_images(config, store, images, clock=clock, progress=progress,
+                                      client=own, unusable=problems, stop=stop)
+    report = await CheckRound(
+        client, store, clock=clock, progress=progress, unusable=unusable, stop=stop
+    ).run(images)
     log.info(
         "round finished",
         images=len(report.checks),

@@ -13,15 +13,33 @@ from watcher.cli.common import (
     handle_errors,
     read_config,
 )
+from watcher.config import parse_duration
 from watcher.logs import configure_logging
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 @click.command()
 @config_option
 @database_option
+@click.option(
+    "--stop-timeout",
+    metavar="DURATION",
+    callback=_duration,
+    default="10s",
+    show_default=True,
+    help="On SIGTERM or Ctrl-C, how long to wait for the checks in flight to finish.",
+)
 @click.pass_obj
 @handle_errors
-def run(logs: LogSettings, config_path: Path, database_url: str | None) -> None:
+def run(
+    logs: LogSettings, config_path: Path, database_url: str | None, stop_timeout: float
+) -> None:
     """Run the daemon: check the configured images every [watcher] interval."""
     configure_logging(logs.level or "info", json=logs.json)
     config = read_config(config_path, database_url)
@@ -29,4 +47,4 @@ def run(logs: LogSettings, config_path: Path, database_url: str | None) -> None:
         raise click.UsageError(f"{config_path}: no [[images]] to watch")
     from watcher.daemon import run_daemon  # the scheduler and registry client, only when run
 
-    run_daemon(config)
+    run_daemon(config, stop_timeout=stop_timeout)

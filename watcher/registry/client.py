@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -107,6 +108,10 @@ class RegistryClient:
         """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
         with retry_budget(self._host(ref).settings.max_retry_time):
             return await self._image_config_now(ref, platform)
+
+    def retry_budget(self, ref: ImageReference) -> AbstractContextManager[None]:
+        """One ``max_retry_time`` for every call made inside: one image's whole check."""
+        return retry_budget(self._host(ref).settings.max_retry_time)
 
     def _host(self, ref: ImageReference) -> Host:
         host = self._hosts.get(ref.api_host)

@@ -160,7 +160,8 @@ class Requester:
                 if delay > budget.remaining:
                     raise _gave_up(failure, budget.limit)
                 budget.remaining -= delay
-            log.debug("%s on %s: %s; retrying in %.2fs", what, host.registry, failure, delay)
+            # The failure's message names the image, the registry and the request already.
+            log.debug("%s; retrying in %.2fs", failure, delay)
             await self._sleep(delay)
             attempt += 1
 
