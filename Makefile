@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run test lint typecheck unit check-once bench clean
+.PHONY: install run demo test lint typecheck unit check-once bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,20 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+install: $(VENV)/.installed-run
+	@echo "watcher is installed in $(VENV); put it on your PATH with:  export PATH=\"$$PWD/$(BIN):$$PATH\""
+
 run: $(VENV)/.installed-run
 	$(BIN)/watcher run --config $(CONFIG)
+
+demo: $(VENV)/.installed-run
+	$(BIN)/python demo/demo.py
 
 check-once: $(VENV)/.installed-run
 	$(BIN)/watcher check --config $(CONFIG)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check watcher tests bench migrations
+	$(BIN)/ruff check watcher tests bench migrations demo
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-test
