@@ -177,7 +177,7 @@ def watcher(config: Path, *args: str) -> int:
     print(f"$ watcher {' '.join(args)}", flush=True)
     executable = Path(sys.executable).with_name("watcher")
     command = [str(executable)] if executable.exists() else [sys.executable, "-m", "watcher"]
-    env = {**os.environ, "WATCHER_CONFIG": str(config), "NO_COLOR": "1", "COLUMNS": "100"}
+    env = {**os.environ, "WATCHER_CONFIG": str(config), "NO_COLOR": "1", "COLUMNS": "110"}
     return subprocess.run([*command, *args], env=env, cwd=config.parent, check=False).returncode
 
 
