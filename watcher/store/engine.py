@@ -32,15 +32,20 @@ BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 10
 _WRITER = "watcher_writer"
 
-# SQLAlchemy's own reading of user:password@ (a password may hold '/', ':', '?' or '#').
-_PASSWORD = re.compile(r"(://[^:/]*:)[^@]*@")
+# user:password@, up to the LAST '@' (a password may hold '/', ':', '?', '#', even an
+# unescaped '@'): hiding too much is harmless, showing a piece of a password is not.
+_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+# Drivers also take the password as a query parameter (?password=...).
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&#]*", re.IGNORECASE)
 
 
 def mask(url: str | URL) -> str:
     """The URL as it may be shown to a user: password hidden."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    return _PASSWORD.sub(r"\1***@", url)
+        text = url.render_as_string(hide_password=True)
+    else:
+        text = _PASSWORD.sub(r"\1***@", url, count=1)
+    return _QUERY_PASSWORD.sub(r"\1***", text)
 
 
 def parse_url(url: str) -> URL:
