@@ -9,13 +9,13 @@ import sys
 import pytest
 
 import watcher.service as service
-from watcher.service import registries, round, storage
+from watcher.service import registries, report, round, storage
 
 
 def test_the_package_re_exports_what_callers_import() -> None:
     assert service.CheckRound is round.CheckRound
-    assert service.ImageCheck is round.ImageCheck
-    assert service.RoundReport is round.RoundReport
+    assert service.ImageCheck is report.ImageCheck
+    assert service.RoundReport is report.RoundReport
     assert service.check_images is round.check_images
     assert service.images_to_check is round.images_to_check
     assert service.registry_settings is registries.registry_settings

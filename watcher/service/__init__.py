@@ -1,6 +1,7 @@
 """The service: where configuration, registry client, core rules and store meet.
 
-    round       one check round (CheckRound, ImageCheck, RoundReport, check_images)
+    round       one check round (CheckRound, check_images)
+    report      what a round reports (ImageCheck, RoundReport)
     registries  configuration -> per-host registry settings and credentials
     storage     configuration -> an open store
     runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
@@ -16,13 +17,8 @@ the event loop) and the CLI call in here; the names below are the ones they use.
 from __future__ import annotations
 
 from watcher.service.registries import registry_settings
-from watcher.service.round import (
-    CheckRound,
-    ImageCheck,
-    RoundReport,
-    check_images,
-    images_to_check,
-)
+from watcher.service.report import ImageCheck, RoundReport
+from watcher.service.round import CheckRound, check_images, images_to_check
 from watcher.service.storage import open_store
 
 __all__ = [
