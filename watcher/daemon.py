@@ -1,5 +1,5 @@
 """The long-running daemon: one asyncio event loop for the life of the process, running the
-:class:`~watcher.runtime.Runtime` until SIGTERM or SIGINT.
+:class:`~watcher.service.runtime.Runtime` until SIGTERM or SIGINT.
 
 The first signal stops cleanly: no new check starts, the checks in flight finish and are
 recorded (for at most the stop timeout), and the process exits 0. A second signal exits at
@@ -17,7 +17,7 @@ import sys
 import structlog
 
 from watcher.config import Config
-from watcher.runtime import DEFAULT_STOP_TIMEOUT, Runtime
+from watcher.service.runtime import DEFAULT_STOP_TIMEOUT, Runtime
 from watcher.store.engine import mask
 
 log = structlog.get_logger("watcher.daemon")

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import event
 
 from watcher.core.changes import CheckDecision, CheckState, ImageState
-from watcher.store import Store
+from watcher.errors import StorageError
+from watcher.store import Store, open_existing
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -129,3 +130,23 @@ def test_relative_paths_are_relative_to_the_current_directory(
     monkeypatch.chdir(tmp_path)
     Store.open("sqlite:///relative.db").close()
     assert (tmp_path / "relative.db").is_file()
+
+
+# --- opening a database that must exist (status, history, ack) ---------------------------------
+
+
+def test_open_existing_refuses_a_missing_file_and_creates_none(path: Path) -> None:
+    with pytest.raises(StorageError, match=r"no database at .*watcher\.db yet: run `watcher"):
+        open_existing(f"sqlite:///{path}")
+    assert not path.exists()
+
+
+def test_open_existing_read_only_reads_and_never_writes(path: Path, store: Store) -> None:
+    store.sync_images(["registry.test/app:1"])
+    before = path.read_bytes()
+    with open_existing(f"sqlite:///{path}", read_only=True) as reader:
+        assert [s.state.ref for s in reader.statuses()] == ["registry.test/app:1"]
+        with pytest.raises(StorageError):
+            reader.sync_images(["registry.test/app:2"])
+    assert [s.state.ref for s in store.statuses()] == ["registry.test/app:1"]
+    assert path.read_bytes() == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import watcher.service as service
+import watcher.service.round as service
 from watcher.core.tags import RULES_VERSION, TagPolicy
 
 

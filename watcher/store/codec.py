@@ -1,4 +1,4 @@
-"""Converting between table rows and the core's types, in one place.
+"""Image rows to and from the core's ``ImageState``; event rows read as ``StoredEvent``.
 
 Rows are read as tuples in a fixed column order, not by name: ``statuses()`` builds
 10,000 of them and named access costs a third of its time.

@@ -1,9 +1,14 @@
 """One check round: ask the registries, rank tags, decide what changed, record it.
 
-This module wires the layers together and holds no rules of its own: the registry client
-fetches, ``core.tags`` ranks, ``core.changes`` decides, the store records. Registry I/O runs
-concurrently (the client bounds it per registry); one writer task applies decisions to the
-database in the order they arrive, each image in its own transaction.
+The rules about images live in ``core``: ``core.changes`` decides what changed,
+``core.round`` tells a failing registry from vanished tags, ``core.tags`` ranks. This module
+holds the rules of running a round: registry I/O runs concurrently (the client bounds it per
+registry, and a check starts only when it gets one of its registry's slots); a repository's
+tags are listed once per round for all its images, and ranked again only when the list, the
+tag, the tag policy or the ranking rules changed (the fingerprint); "not found" answers wait
+for the round's end; anything unexpected fails one image, not the round. One writer task
+applies the decisions to the database in the order they arrive, each image in its own
+transaction, decided against the state stored at that moment.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from watcher.config import Config, RegistryConfig, TrackedImage
+from watcher.config import Config, TrackedImage
 from watcher.core.changes import (
     CheckDecision,
     CheckState,
@@ -31,64 +36,20 @@ from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
-from watcher.credentials import docker_credentials
-from watcher.errors import ConfigError, NotFound, RegistryError
-from watcher.registry import Credentials, RegistryClient, RegistrySettings
+from watcher.errors import NotFound, RegistryError
+from watcher.registry import RegistryClient
+from watcher.service.registries import registry_settings
+from watcher.service.report import ImageCheck, RoundReport
 from watcher.store import Store
 
 log = structlog.get_logger("watcher.service")
 
 Clock = Callable[[], datetime]
-Progress = Callable[["ImageCheck"], None]
+Progress = Callable[[ImageCheck], None]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ImageCheck:
-    """One image's part of a round: what was seen, what was there before, what was decided."""
-
-    image: TrackedImage
-    previous: ImageState | None
-    observation: Observation
-    decision: CheckDecision
-    # Another writer recorded a later check of this image meanwhile: this one was dropped.
-    superseded: bool = False
-
-    @property
-    def ref(self) -> str:
-        return str(self.image.ref)
-
-    @property
-    def missing_platforms(self) -> tuple[str, ...]:
-        """Configured platforms this image's index does not have at all."""
-        return self.decision.image.missing_platforms if self.observation.manifest else ()
-
-    @property
-    def tags_error(self) -> str | None:
-        """Why listing the repository's tags failed in this check, if it did."""
-        return self.observation.tags_error
-
-    @property
-    def failed(self) -> bool:
-        """The registry could not say what the tag points to (a 404 included)."""
-        return self.observation.manifest is None
-
-
-@dataclass(frozen=True)
-class RoundReport:
-    checks: tuple[ImageCheck, ...]
-    not_started: int = 0  # images left unchecked because the round was told to stop
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for c in self.checks if c.failed)
-
-    @property
-    def changed(self) -> int:
-        return sum(1 for c in self.checks if c.decision.state is CheckState.CHANGED)
 
 
 def images_to_check(config: Config, refs: Sequence[str] = ()) -> list[TrackedImage]:
@@ -103,63 +64,6 @@ def images_to_check(config: Config, refs: Sequence[str] = ()) -> list[TrackedIma
             configured.get(str(ref)) or TrackedImage(ref=ref, list_tags=ref.digest is None)
         )
     return chosen
-
-
-def registry_settings(
-    config: Config,
-    images: Iterable[TrackedImage] = (),
-    *,
-    problems: dict[str, str] | None = None,
-) -> tuple[dict[str, RegistrySettings], RegistrySettings]:
-    """Per-host client settings: credentials from the config file, else from Docker's config.
-
-    ``images`` adds the hosts of images checked beyond the configured ones. When Docker's
-    config or a credential helper fails for a host, the error is raised; with ``problems``
-    given, it is recorded there (host -> message) instead and the other hosts are set up.
-    """
-    default = RegistrySettings(host="*", max_concurrency=config.concurrency, timeout=config.timeout)
-    settings: dict[str, RegistrySettings] = {}
-    hosts = {r.host for r in config.registries}
-    hosts |= {i.ref.registry for i in (*config.images, *images)}
-    for host in sorted(hosts):
-        registry = config.registry(host)
-        credentials = _configured_credentials(registry) if registry else None
-        if credentials is None:
-            try:
-                credentials = docker_credentials(host, config.docker_config)
-            except ConfigError as exc:
-                if problems is None:
-                    raise
-                problems[host] = exc.message
-                continue
-        if registry is None:
-            if credentials is not None:
-                settings[host] = RegistrySettings(
-                    host=host,
-                    credentials=credentials,
-                    max_concurrency=config.concurrency,
-                    timeout=config.timeout,
-                )
-            continue
-        settings[host] = RegistrySettings(
-            host=host,
-            insecure=registry.insecure,
-            credentials=credentials,
-            max_concurrency=registry.max_concurrency,
-            timeout=registry.timeout,
-            retries=registry.retries,
-            max_tag_pages=registry.max_tag_pages,
-            max_tags=registry.max_tags,
-        )
-    return settings, default
-
-
-def _configured_credentials(registry: RegistryConfig) -> Credentials | None:
-    if registry.token is not None:
-        return Credentials(token=registry.token)
-    if registry.username is not None:
-        return Credentials(username=registry.username, password=registry.password)
-    return None
 
 
 def watch_policy(image: TrackedImage) -> WatchPolicy:
@@ -446,17 +350,9 @@ async def check_images(
     return report
 
 
-def open_store(config: Config, *, upgrade: bool = True) -> Store:
-    """Open the configured database, applying migrations unless told not to."""
-    return Store.open(config.database, upgrade=upgrade)
-
-
 __all__ = [
     "CheckRound",
-    "ImageCheck",
-    "RoundReport",
     "check_images",
     "images_to_check",
-    "open_store",
-    "registry_settings",
+    "watch_policy",
 ]

@@ -18,7 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.registry import RegistryClient, RegistrySettings
-from watcher.service import check_images, open_store, registry_settings
+from watcher.service.registries import registry_settings
+from watcher.service.round import check_images
+from watcher.service.storage import open_store
 from watcher.store import Store
 
 log = structlog.get_logger("watcher.runtime")

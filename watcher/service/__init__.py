@@ -1,0 +1,32 @@
+"""The service: where configuration, registry client, core rules and store meet.
+
+    round       one check round (CheckRound, check_images)
+    report      what a round reports (ImageCheck, RoundReport)
+    registries  configuration -> per-host registry settings and credentials
+    storage     configuration -> an open store
+    runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
+                registry client that lives across rounds, the round schedule; the
+                daemon's further long-lived parts (a delivery worker sending
+                notifications, an HTTP server) belong beside it
+
+The registry client and the store never meet anywhere else. ``watcher.daemon`` (signals,
+the event loop) and the CLI call in here; the names below are the ones they use.
+``runtime`` is not imported here: it brings in the scheduler, which only the daemon needs.
+"""
+
+from __future__ import annotations
+
+from watcher.service.registries import registry_settings
+from watcher.service.report import ImageCheck, RoundReport
+from watcher.service.round import CheckRound, check_images, images_to_check
+from watcher.service.storage import open_store
+
+__all__ = [
+    "CheckRound",
+    "ImageCheck",
+    "RoundReport",
+    "check_images",
+    "images_to_check",
+    "open_store",
+    "registry_settings",
+]
