@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from watcher.config import Config, RegistryConfig, TrackedImage
+from watcher.config import Config, RegistryConfig, TrackedImage, docker_credentials
 from watcher.core.changes import (
     CheckDecision,
     CheckState,
@@ -31,7 +31,6 @@ from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
-from watcher.credentials import docker_credentials
 from watcher.errors import ConfigError, NotFound, RegistryError
 from watcher.registry import Credentials, RegistryClient, RegistrySettings
 from watcher.store import Store

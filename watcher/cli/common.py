@@ -16,7 +16,7 @@ import click
 from sqlalchemy.engine import URL, make_url
 
 from watcher.config import Config, load_config
-from watcher.config_paths import database_url as check_database_url
+from watcher.config import database_url as check_database_url
 from watcher.errors import ConfigError, InvalidReference, StorageError, WatcherError
 from watcher.store import Store
 from watcher.terminal import printable
