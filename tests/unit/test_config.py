@@ -21,9 +21,11 @@ from watcher.config import (
     parse_config,
     parse_duration,
 )
-from watcher.core.reference import parse_reference
+from watcher.config.docker import normalize_host
+from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_reference
 from watcher.core.tags import TagPolicy
 from watcher.errors import ConfigError, WatcherError
+from watcher.registry import RegistrySettings
 
 FAST = settings(max_examples=200, derandomize=True, database=None, deadline=None)
 
@@ -380,6 +382,32 @@ def test_registry_hosts_normalize_like_references(hosts: list[str], normalized: 
         # A reference on an alias host finds the registry entry written with any alias.
         ref = parse_reference(f"{host}/org/app")
         assert config.registry(ref.registry) is not None
+
+
+@pytest.mark.parametrize("alias", sorted(DOCKER_HUB_ALIASES))
+def test_every_docker_hub_alias_is_docker_io_everywhere(alias: str) -> None:
+    """References, [[registries]] hosts and Docker's config.json keys share one alias list."""
+    for spelling in (alias, alias.upper()):
+        assert parse_reference(f"{spelling}/org/app").registry == DOCKER_HUB
+        assert parse(f"[[registries]]\nhost = '{spelling}'").registries[0].host == DOCKER_HUB
+        assert normalize_host(f"https://{spelling}/v1/") == DOCKER_HUB
+
+
+REGISTRY_DEFAULTS = ("max_concurrency", "timeout", "retries", "max_tag_pages", "max_tags")
+
+
+def test_registry_defaults_are_the_registry_clients() -> None:
+    """Written once, in RegistrySettings: the config file and RegistryConfig only read them."""
+    client = RegistrySettings()
+    config = parse("[[registries]]\nhost = 'ghcr.io'")
+    assert (config.concurrency, config.timeout) == (client.max_concurrency, client.timeout)
+    assert (Config(path=None).concurrency, Config(path=None).timeout) == (
+        client.max_concurrency,
+        client.timeout,
+    )
+    for entry in (config.registries[0], RegistryConfig(host="ghcr.io")):
+        for name in REGISTRY_DEFAULTS:
+            assert getattr(entry, name) == getattr(client, name), name
 
 
 def test_same_image_with_different_tags_or_digests_is_not_a_duplicate() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from watcher.config import load_config, parse_config
-from watcher.config_paths import database_url
+from watcher.config.paths import database_url
 from watcher.errors import ConfigError
 
 SECRET = "s3cr3t-Pa55"

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from watcher.config import Config, load_config
-from watcher.config_paths import database_url as check_database_url
+from watcher.config import database_url as check_database_url
 from watcher.errors import ConfigError, InvalidReference, WatcherError
 from watcher.store import Store, open_existing
 from watcher.terminal import printable

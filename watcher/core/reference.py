@@ -16,7 +16,10 @@ from watcher.errors import InvalidReference
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+# Every spelling of Docker Hub's host in references, config files and Docker's config.json.
+DOCKER_HUB_ALIASES = frozenset(
+    {DOCKER_HUB, DOCKER_HUB_API_HOST, "index.docker.io", "registry.hub.docker.com"}
+)
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -122,10 +125,18 @@ def _split_registry(original: str, text: str) -> tuple[str, str]:
     port = _DOMAIN.fullmatch(first).group("port")  # type: ignore[union-attr]
     if port is not None and not 0 < int(port) < 65536:
         raise InvalidReference(original, f"registry port {port} is out of range")
-    # Host names are case-insensitive (RFC 4343): one spelling, so that settings,
-    # credentials and stored references agree on ``Registry.Example`` and ``registry.example``.
-    host = first.lower()
-    return (DOCKER_HUB if host in _HUB_ALIASES else host), rest
+    return canonical_host(first), rest
+
+
+def canonical_host(host: str) -> str:
+    """The one spelling of a registry host: lowercased, Docker Hub's aliases as ``docker.io``.
+
+    Host names are case-insensitive (RFC 4343): references, registry settings and Docker's
+    credentials all go through here, so that ``Registry.Example`` and ``registry.example``
+    (or ``index.docker.io`` and ``docker.io``) are one registry everywhere.
+    """
+    host = host.lower()
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
 
 
 def _check_digest(original: str, digest: str) -> None:

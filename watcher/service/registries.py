@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from watcher.config import Config, RegistryConfig, TrackedImage
-from watcher.credentials import docker_credentials
+from watcher.config import Config, RegistryConfig, TrackedImage, docker_credentials
 from watcher.errors import ConfigError
 from watcher.registry import Credentials, RegistrySettings
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -156,3 +156,18 @@ def reading(engine: Engine) -> Iterator[Connection]:
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
+
+
+def advisory_lock(connection: Connection, key: int) -> bool:
+    """On PostgreSQL, wait for the transaction-level advisory lock ``key``; held until the
+    transaction ends (commit or rollback), so it cannot outlive it.
+
+    Returns whether it had to wait (another process held it). Other databases need no such
+    lock (SQLite's write transactions already run one at a time): nothing is done.
+    """
+    if connection.dialect.name != "postgresql":
+        return False
+    if connection.scalar(select(func.pg_try_advisory_xact_lock(key))):
+        return False
+    connection.execute(select(func.pg_advisory_xact_lock(key)))
+    return True

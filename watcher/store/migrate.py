@@ -8,6 +8,7 @@ database; ``importlib.resources`` finds them both installed and in an editable c
 from __future__ import annotations
 
 import importlib.resources
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -20,7 +21,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from watcher.errors import DatabaseTooNew, StorageError
-from watcher.store.engine import mark_writer, writing
+from watcher.store.engine import advisory_lock, mark_writer, writing
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL advisory lock (a fixed key, "watcher" + 2) held while the schema is migrated.
+MIGRATION_LOCK = 0x7761_7463_6865_7202
 
 
 def script_location() -> Path:
@@ -91,8 +97,16 @@ def check_current(revision: str | None) -> None:
 
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | None]:
-    """Apply migrations up to ``target`` in one transaction; returns (from, to) revisions."""
+    """Apply migrations up to ``target`` in one transaction; returns (from, to) revisions.
+
+    On PostgreSQL the transaction first takes an advisory lock (``MIGRATION_LOCK``), so
+    processes that start together on one database migrate one after another: the first
+    migrates, the others then find the schema at its head and change nothing. The lock ends
+    with the transaction. (On SQLite the write transaction already runs alone.)
+    """
     with _migration_connection(engine) as connection:
+        if advisory_lock(connection, MIGRATION_LOCK):
+            log.info("waited for another process migrating this database")
         before = current_revision(connection)
         ensure_known(before)
         command.upgrade(alembic_config(connection), target)

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -26,7 +27,7 @@ from watcher.core.changes import (
 )
 from watcher.errors import StorageError
 from watcher.store import codec, migrate, recording
-from watcher.store.engine import create, mask, reading, writing
+from watcher.store.engine import advisory_lock, create, mask, reading, writing
 from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
 
@@ -35,6 +36,8 @@ R = TypeVar("R")
 
 # Keeps IN (...) lists well below every database's limit on bound parameters.
 _CHUNK = 500
+# PostgreSQL advisory lock (a fixed key, "watcher" + 1) that writers of the image list share.
+SYNC_IMAGES_LOCK = 0x7761_7463_6865_7201
 
 
 def _storage_errors(
@@ -144,27 +147,23 @@ class Store:
 
     @_storage_errors
     def sync_images(self, refs: Iterable[str]) -> None:
-        """Make exactly ``refs`` the active images; others become inactive, history kept."""
-        wanted = dict.fromkeys(refs)
+        """Make exactly ``refs`` the active images; others become inactive, history kept.
+
+        The images not yet active are upserted (inserted, or made active again) in ``ref``
+        order, then those no longer listed become inactive. Several processes may sync one
+        database at once (replicas starting together, a ``watcher check`` beside the daemon):
+        on PostgreSQL they take turns on an advisory lock, so that lists that differ (a
+        replica still on the old config) cannot deadlock; on SQLite the write lock does it.
+        """
+        wanted = set(refs)
         now = _now()
         with self._writing() as connection:
-            known = {
-                row.ref: row.active
-                for row in connection.execute(select(images.c.ref, images.c.active))
-            }
-            new = [ref for ref in wanted if ref not in known]
-            if new:
-                # Another process may add the same images at the same moment.
-                connection.execute(
-                    recording.insert_new_images(connection),
-                    [codec.new_image(ImageState(ref=ref), now) for ref in new],
-                )
-            back = [ref for ref in wanted if known.get(ref) is False]
-            gone = [ref for ref, active in known.items() if active and ref not in wanted]
-            for chunk in _chunks(back):
-                connection.execute(
-                    update(images).where(images.c.ref.in_(chunk)).values(active=True)
-                )
+            advisory_lock(connection, SYNC_IMAGES_LOCK)
+            # Only sync_images changes ``active``, and it holds the lock: this stays true.
+            rows = connection.execute(select(images.c.ref, images.c.active))
+            stored = {ref: active for ref, active in rows}
+            _upsert_images(connection, sorted(r for r in wanted if not stored.get(r)), now)
+            gone = sorted(ref for ref, active in stored.items() if active and ref not in wanted)
             for chunk in _chunks(gone):
                 connection.execute(
                     update(images).where(images.c.ref.in_(chunk)).values(active=False)
@@ -378,6 +377,37 @@ class Store:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _upsert_images(connection: Connection, refs: Sequence[str], now: datetime) -> None:
+    """Insert ``refs`` as active images; one already there is made active again.
+
+    On PostgreSQL and SQLite one INSERT ... ON CONFLICT: a row already active is left as it
+    is, and a ref another transaction (``Store.record``) is inserting meanwhile waits for
+    it, then counts as already there (no unique violation).
+    """
+    if not refs:
+        return
+    name = connection.dialect.name
+    if name in ("postgresql", "sqlite"):
+        upsert = postgresql.insert(images) if name == "postgresql" else sqlite.insert(images)
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[images.c.ref],
+                set_={"active": True},
+                where=images.c.active.is_(False),
+            ),
+            [codec.new_image(ImageState(ref=ref), now) for ref in refs],
+        )
+        return
+    # Another database (untested): no portable upsert.
+    known: set[str] = set()
+    for chunk in _chunks(refs):
+        known.update(connection.scalars(select(images.c.ref).where(images.c.ref.in_(chunk))))
+        connection.execute(update(images).where(images.c.ref.in_(chunk)).values(active=True))
+    new = [codec.new_image(ImageState(ref=ref), now) for ref in refs if ref not in known]
+    if new:
+        connection.execute(insert(images), new)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

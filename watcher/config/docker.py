@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from watcher.core.reference import DOCKER_HUB, canonical_host
 from watcher.errors import ConfigError
 from watcher.registry import Credentials
 
+# The key under which ``docker login`` stores Docker Hub's credentials.
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 HELPER_TIMEOUT = 10.0
 
 
@@ -41,8 +42,7 @@ def normalize_host(server: str) -> str:
     for prefix in ("https://", "http://"):
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
-    host = text.split("/", 1)[0].lower()
-    return "docker.io" if host in _HUB_ALIASES else host
+    return canonical_host(text.split("/", 1)[0])
 
 
 def credentials_for(
@@ -59,7 +59,7 @@ def credentials_for(
     if not isinstance(config, dict):
         raise ConfigError("Docker config is not a JSON object", path=str(path))
     wanted = normalize_host(host)
-    server = DOCKER_HUB_SERVER if wanted == "docker.io" else wanted
+    server = DOCKER_HUB_SERVER if wanted == DOCKER_HUB else wanted
     helpers = config.get("credHelpers") or {}
     helper = next((name for key, name in helpers.items() if normalize_host(key) == wanted), None)
     if helper:

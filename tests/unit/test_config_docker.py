@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import wait_until
-from watcher.credentials import credentials_for, normalize_host, run_helper
+from watcher.config.docker import credentials_for, normalize_host, run_helper
 from watcher.errors import ConfigError
 from watcher.registry import Credentials, RegistrySettings
 

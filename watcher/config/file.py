@@ -1,0 +1,114 @@
+"""The config file: TOML, validated once at load, every error naming file and key.
+
+``[watcher]`` is read here; ``[[registries]]`` and ``[[images]]`` entries by their own
+modules. Secrets may stay out of the file (see :mod:`watcher.config.reader`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watcher.config.images import TrackedImage, parse_image
+from watcher.config.paths import database_url, relative_to_config
+from watcher.config.reader import Reader
+from watcher.config.registries import (
+    DEFAULTS,
+    MAX_CONCURRENCY,
+    MAX_TIMEOUT,
+    RegistryConfig,
+    parse_registry,
+)
+from watcher.errors import ConfigError
+
+DEFAULT_DATABASE = "sqlite:///watcher.db"
+DEFAULT_INTERVAL = 3600.0
+
+DAY = 86400.0
+MAX_INTERVAL = 365 * DAY
+
+# Every key each table accepts; config.example.toml documents each of them.
+WATCHER_KEYS = (
+    "database",
+    "interval",
+    "concurrency",
+    "timeout",
+    "notify_on_first_check",
+    "docker_config",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
+    interval: float = DEFAULT_INTERVAL
+    concurrency: int = DEFAULTS.max_concurrency
+    timeout: float = DEFAULTS.timeout
+    notify_on_first_check: bool = False
+    docker_config: Path | None = None
+    registries: tuple[RegistryConfig, ...] = ()
+    images: tuple[TrackedImage, ...] = ()
+
+    def registry(self, host: str) -> RegistryConfig | None:
+        return next((r for r in self.registries if r.host == host), None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` naming the file and key."""
+    path = Path(path)
+    try:
+        # utf-8-sig: a byte-order mark, as some Windows editors write, is not part of the TOML.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from exc
+    return parse_config(raw, path=path)
+
+
+def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
+    """Validate an already-parsed TOML document."""
+    reader = Reader(path)
+    reader.keys(raw, "", ("watcher", "registries", "images"))
+    section = reader.table(raw, "watcher")
+    reader.keys(section, "watcher", WATCHER_KEYS)
+    concurrency = reader.positive_int(
+        section, "watcher.concurrency", DEFAULTS.max_concurrency, MAX_CONCURRENCY
+    )
+    timeout = reader.duration(section, "watcher.timeout", DEFAULTS.timeout, MAX_TIMEOUT)
+    notify_default = reader.boolean(section, "watcher.notify_on_first_check", False)
+    docker_config = reader.string(section, "watcher.docker_config")
+
+    registries = tuple(
+        parse_registry(reader, item, f"registries[{i}]", concurrency, timeout)
+        for i, item in enumerate(reader.array_of_tables(raw, "registries"))
+    )
+    reader.unique([r.host for r in registries], "registries", "host")
+    images = tuple(
+        parse_image(reader, item, f"images[{i}]", notify_default)
+        for i, item in enumerate(reader.array_of_tables(raw, "images"))
+    )
+    reader.unique([str(i.ref) for i in images], "images", "ref")
+    return Config(
+        path=path,
+        database=database_url(
+            reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+            key="watcher.database",
+            path=path,
+        ),
+        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL, MAX_INTERVAL),
+        concurrency=concurrency,
+        timeout=timeout,
+        notify_on_first_check=notify_default,
+        docker_config=relative_to_config(path, Path(docker_config)) if docker_config else None,
+        registries=registries,
+        images=images,
+    )
