@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
-from urllib.parse import quote
 
 import click
-from sqlalchemy.engine import URL, make_url
 
 from watcher.config import Config, load_config
 from watcher.config_paths import database_url as check_database_url
-from watcher.errors import ConfigError, InvalidReference, StorageError, WatcherError
+from watcher.errors import ConfigError, InvalidReference, WatcherError
 from watcher.store import Store
 from watcher.terminal import printable
 
@@ -94,37 +91,8 @@ def read_config(
 
 
 def open_existing_store(config: Config, *, read_only: bool = False) -> Store:
-    """Open a database that already exists: never migrates, never creates a SQLite file.
-
-    With ``read_only`` a SQLite file is opened read-only, so ``status`` and ``history`` work
-    on a file or directory the user may only read (a read-only mount, another user's
-    database). SQLite then needs the ``-wal``/``-shm`` files beside the database when they
-    cannot be created; without them, in a directory nobody can write to, nothing can be
-    writing either, and the file is read as immutable.
-    """
-    url = make_url(config.database) if "://" in config.database else None
-    if url is None or url.get_backend_name() != "sqlite":
-        return Store.open(config.database, upgrade=False)
-    path = url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return Store.open(config.database, upgrade=False)
-    if not Path(path).exists():
-        raise StorageError(f"no database at {path} yet: run `watcher check` first")
-    if not read_only:
-        return Store.open(config.database, upgrade=False)
-    try:
-        return Store.open(_sqlite_uri(url, path, "mode=ro"), upgrade=False)
-    except StorageError:
-        directory = Path(path).absolute().parent
-        if os.access(directory, os.W_OK):
-            raise
-    return Store.open(_sqlite_uri(url, path, "immutable=1"), upgrade=False)
-
-
-def _sqlite_uri(url: URL, path: str, option: str) -> str:
-    """The SQLAlchemy URL of the SQLite URI ``file:PATH?OPTION`` (path percent-encoded)."""
-    query = "".join(f"&{key}={value}" for key, value in url.query.items())
-    return f"{url.drivername}:///file:{quote(str(Path(path).absolute()))}?{option}{query}&uri=true"
+    """The configured database, which must exist (see ``Store.open_existing``)."""
+    return Store.open_existing(config.database, read_only=read_only)
 
 
 def print_json(document: Any) -> None:
