@@ -9,7 +9,7 @@ event), so databases written before the payloads were typed read back unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +32,9 @@ class EventKind(StrEnum):
 
 
 def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    """A read-only copy (kept as it is when it is read-only already)."""
+    if isinstance(value, MappingProxyType):
+        return value
     return MappingProxyType(dict(value or {}))
 
 
@@ -130,24 +133,44 @@ def payload_data(payload: EventPayload) -> dict[str, Any]:
 
 def payload_from_data(kind: EventKind | str, data: Mapping[str, Any] | None) -> EventPayload:
     """The payload of a stored event. Missing fields read as empty: old rows stay readable."""
-    data = data or {}
-    match EventKind(kind):
-        case EventKind.DIGEST_CHANGED:
-            return DigestChanged(
-                old_digest=data.get("old_digest"),
-                new_digest=data.get("new_digest") or "",
-                changed_platforms=data.get("changed_platforms") or {},
-            )
-        case EventKind.NEW_VERSION:
-            return NewVersion(
-                same_line=data.get("same_line"),
-                newest=data.get("newest"),
-                new=tuple(data.get("new") or ()),
-            )
-        case EventKind.TAG_REMOVED:
-            return TagRemoved(tag_digest=data.get("tag_digest"))
-        case EventKind.FIRST_SEEN:
-            return FirstSeen(digest=data.get("digest") or "", platforms=data.get("platforms") or {})
+    try:
+        read = _READERS[kind]
+    except KeyError:
+        raise ValueError(f"{kind!r} is not an event kind") from None
+    return read(data or {})
+
+
+# ``statuses()`` reads thousands of events: the JSON's own dicts are wrapped, not copied.
+def _digest_changed(data: Mapping[str, Any]) -> DigestChanged:
+    return DigestChanged(
+        old_digest=data.get("old_digest"),
+        new_digest=data.get("new_digest") or "",
+        changed_platforms=MappingProxyType(data.get("changed_platforms") or {}),
+    )
+
+
+def _new_version(data: Mapping[str, Any]) -> NewVersion:
+    return NewVersion(data.get("same_line"), data.get("newest"), tuple(data.get("new") or ()))
+
+
+def _tag_removed(data: Mapping[str, Any]) -> TagRemoved:
+    return TagRemoved(tag_digest=data.get("tag_digest"))
+
+
+def _first_seen(data: Mapping[str, Any]) -> FirstSeen:
+    return FirstSeen(
+        digest=data.get("digest") or "",
+        platforms=MappingProxyType(data.get("platforms") or {}),
+    )
+
+
+# Keyed by the kind; a kind's string finds the same entry.
+_READERS: dict[str, Callable[[Mapping[str, Any]], EventPayload]] = {
+    EventKind.DIGEST_CHANGED: _digest_changed,
+    EventKind.NEW_VERSION: _new_version,
+    EventKind.TAG_REMOVED: _tag_removed,
+    EventKind.FIRST_SEEN: _first_seen,
+}
 
 
 def short_digest(digest: str | None) -> str:
