@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -456,3 +457,20 @@ def test_two_writers_adding_one_image_at_once_on_postgresql(postgres_server: Any
             ]
     finally:
         postgres_server.drop_database(name)
+
+
+def test_open_existing_never_creates_nor_migrates_a_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.db"
+    url = f"sqlite:///{path}"
+    with pytest.raises(StorageError, match=f"no database at {path} yet: run `watcher check`"):
+        Store.open_existing(url, read_only=True)
+    assert not path.exists()
+    Store.connect(url).close()  # an empty file, never migrated
+    with pytest.raises(StorageError, match=r"run `watcher db upgrade`"):
+        Store.open_existing(url)
+    Store.open(url).close()
+    with Store.open_existing(url, read_only=True) as store:
+        assert "mode=ro" in store.url
+        assert store.statuses() == []
+        with pytest.raises(StorageError, match="readonly"):
+            store.sync_images([REF])

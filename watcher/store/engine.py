@@ -15,14 +15,11 @@ few queries of one read see one snapshot.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -159,27 +156,3 @@ def reading(engine: Engine) -> Iterator[Connection]:
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
-
-
-def sqlite_file(url: str) -> str | None:
-    """The path of the SQLite file ``url`` names; None for other databases, memory and URIs."""
-    parsed = make_url(url) if "://" in url else None
-    if parsed is None or parsed.get_backend_name() != "sqlite":
-        return None
-    path = parsed.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return path
-
-
-def sqlite_uri(url: str, path: str, option: str) -> str:
-    """The SQLAlchemy URL of the SQLite URI ``file:PATH?OPTION`` (path percent-encoded)."""
-    parsed = make_url(url)
-    query = "".join(f"&{key}={value}" for key, value in parsed.query.items())
-    absolute = quote(str(Path(path).absolute()))
-    return f"{parsed.drivername}:///file:{absolute}?{option}{query}&uri=true"
-
-
-def directory_writable(path: str) -> bool:
-    """True when the directory holding ``path`` can be written to (SQLite's -wal/-shm)."""
-    return os.access(Path(path).absolute().parent, os.W_OK)

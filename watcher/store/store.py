@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -26,16 +25,8 @@ from watcher.core.changes import (
     ImageState,
 )
 from watcher.errors import StorageError
-from watcher.store import codec, migrate, recording
-from watcher.store.engine import (
-    create,
-    directory_writable,
-    mask,
-    reading,
-    sqlite_file,
-    sqlite_uri,
-    writing,
-)
+from watcher.store import codec, existing, migrate, recording
+from watcher.store.engine import create, mask, reading, writing
 from watcher.store.records import EventState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
 
@@ -115,19 +106,9 @@ class Store:
         when they cannot be created; without them, in a directory nobody can write to,
         nothing can be writing either, and the file is read as immutable.
         """
-        path = sqlite_file(url)
-        if path is None:
-            return cls.open(url, upgrade=False)
-        if not Path(path).exists():
-            raise StorageError(f"no database at {path} yet: run `watcher check` first")
-        if not read_only:
-            return cls.open(url, upgrade=False)
-        try:
-            return cls.open(sqlite_uri(url, path, "mode=ro"), upgrade=False)
-        except StorageError:
-            if directory_writable(path):
-                raise
-        return cls.open(sqlite_uri(url, path, "immutable=1"), upgrade=False)
+        return existing.open_existing(
+            url, read_only=read_only, open_url=lambda target: cls.open(target, upgrade=False)
+        )
 
     @staticmethod
     def head_revision() -> str:
