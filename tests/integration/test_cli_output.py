@@ -95,8 +95,8 @@ def test_status_says_why_for_each_image(database: Path) -> None:
     assert lines[1].startswith(LONG)
     assert lines[1].endswith("rebuild needed")
     assert lines[2] == (
-        f"    moved 2h ago on linux/amd64, linux/arm\\x1b[2J\\x1b]0;owned\\x07: "
-        f"{digest('a')[:19]} -> {digest('b')[:19]}"
+        f"    moved 2h ago: {digest('a')[:19]} -> {digest('b')[:19]} "
+        "(linux/amd64 changed, linux/arm\\x1b[2J\\x1b]0;owned\\x07 changed)"
     )
     failing = lines.index(next(line for line in lines if line.startswith("ghcr.io/acme/gone")))
     assert lines[failing].endswith("failing")

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from watcher.core.events import DigestChanged, NewVersion
 from watcher.errors import DatabaseTooNew, StorageError
-from watcher.store import DeliveryState, Store, migrate
+from watcher.store import EventState, Store, migrate
 from watcher.store.engine import create, reading, writing
 from watcher.store.schema import metadata
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+T1 = datetime(2024, 5, 1, 13, 0, tzinfo=UTC)
 
 
 def revisions_oldest_first() -> list[str]:
@@ -134,6 +137,29 @@ FIRST_REVISION_ROWS: dict[str, list[dict[str, object]]] = {
             "attempts": 1,
             "acknowledged_at": T0,
         },
+        # Delivered by a notifier, never acknowledged: still waiting for the user.
+        {
+            "id": "c" * 32,
+            "image_id": 1,
+            "kind": "digest_changed",
+            "created_at": T0,
+            "data": {"old_digest": "sha256:" + "a" * 64, "new_digest": "sha256:" + "f" * 64},
+            "state": "delivered",
+            "attempts": 2,
+            "last_attempt_at": T1,
+            "delivered_at": T1,
+        },
+        # Acknowledged without a time: it keeps the best time known, its delivery's.
+        {
+            "id": "b" * 32,
+            "image_id": 2,
+            "kind": "tag_removed",
+            "created_at": T0,
+            "data": {"tag_digest": None},
+            "state": "acknowledged",
+            "attempts": 1,
+            "delivered_at": T1,
+        },
     ],
 }
 
@@ -181,11 +207,34 @@ def test_data_written_at_the_first_revision_survives_every_upgrade(store_url: st
             "baseline",
             "new_version",
         ]
+        # Revision 0003: pending until acknowledged; delivered alone is pending.
         pending = store.events()
-        assert [(e.id, e.state) for e in pending] == [("e" * 32, DeliveryState.PENDING)]
-        acknowledged = store.events(states=[DeliveryState.ACKNOWLEDGED])
-        assert acknowledged[0].acknowledged_at == T0
-        assert acknowledged[0].attempts == 1
+        assert [(e.id, e.state) for e in pending] == [
+            ("c" * 32, EventState.PENDING),
+            ("e" * 32, EventState.PENDING),
+        ]
+        assert [e.acknowledged_at for e in pending] == [None, None]
+        # The JSON stored before payloads were typed reads back as typed payloads.
+        assert pending[0].payload == DigestChanged("sha256:" + "a" * 64, "sha256:" + "f" * 64)
+        assert pending[1].payload == NewVersion(None, None, ("3.13.0",))
+        acknowledged = store.events(states=[EventState.ACKNOWLEDGED])
+        assert [(e.id, e.acknowledged_at) for e in acknowledged] == [
+            ("b" * 32, T1),
+            ("d" * 32, T0),
+        ]
+        statuses = {s.ref: s for s in store.statuses(include_inactive=True)}
+        assert [e.id for e in statuses["docker.io/library/python:3.12"].pending] == [
+            "c" * 32,
+            "e" * 32,
+        ]
+        assert statuses["ghcr.io/acme/base:1"].pending == ()
+    engine = create(store_url)
+    try:
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("events")}
+    finally:
+        engine.dispose()
+    assert columns == {"id", "image_id", "kind", "created_at", "data", "acknowledged_at"}
 
 
 def _portable(row: dict[str, object], table: sa.Table) -> dict[str, object]:
@@ -268,3 +317,29 @@ def test_a_failed_upgrade_leaves_the_database_as_it_was(
             assert sa.inspect(connection).get_table_names() == []
     finally:
         engine.dispose()
+
+
+def test_downgrading_0003_restores_the_state_column(store_url: str) -> None:
+    engine = create(store_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        with writing(engine) as connection:
+            tables = sa.MetaData()
+            tables.reflect(connection, only=list(FIRST_REVISION_ROWS))
+            for name, rows in FIRST_REVISION_ROWS.items():
+                for row in rows:
+                    table = tables.tables[name]
+                    connection.execute(table.insert().values(_portable(row, table)))
+        migrate.upgrade(engine, "0003")
+        with writing(engine) as connection:
+            command.downgrade(migrate.alembic_config(connection), "0002")
+        with reading(engine) as connection:
+            rows = connection.execute(sa.text("SELECT id, state FROM events ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("b" * 32, "acknowledged"),
+        ("c" * 32, "pending"),
+        ("d" * 32, "acknowledged"),
+        ("e" * 32, "pending"),
+    ]

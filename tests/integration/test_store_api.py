@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -24,9 +25,10 @@ from watcher.core.changes import (
     WatchPolicy,
     decide,
 )
+from watcher.core.events import DigestChanged, FirstSeen
 from watcher.core.observation import OCI_INDEX, ManifestObservation
 from watcher.errors import StorageError
-from watcher.store import DeliveryState, ImageStatus, Store, StoredEvent
+from watcher.store import EventState, ImageStatus, Store, StoredEvent
 
 REF = "docker.io/library/python:3.12"
 OTHER = "ghcr.io/acme/base:1"
@@ -125,7 +127,7 @@ def test_datetimes_come_back_in_utc_whatever_zone_went_in(store: Store) -> None:
             CheckState.CHANGED,
             ImageState(ref=REF, changes=1, last_checked_at=local),
             (HistoryEntry(REF, local, HistoryKind.BASELINE, {}),),
-            (Event("e1", EventKind.FIRST_SEEN, REF, local, {}),),
+            (Event("e1", REF, local, FirstSeen(digest("a"))),),
         )
     )
     state = store.load_state(REF)
@@ -169,11 +171,10 @@ def test_a_round_of_checks_is_recorded(store: Store) -> None:
 
     pending = store.events(REF)
     assert [e.kind for e in pending] == [EventKind.FIRST_SEEN, EventKind.DIGEST_CHANGED]
-    assert all(isinstance(e, StoredEvent) and e.state is DeliveryState.PENDING for e in pending)
+    assert all(isinstance(e, StoredEvent) and e.state is EventState.PENDING for e in pending)
     assert [e.event for e in pending] == [*first.events, *second.events]
     assert pending[1].data["new_digest"] == digest("b")
-    assert pending[1].attempts == 0
-    assert pending[1].delivered_at is None
+    assert pending[1].acknowledged_at is None
 
     [status] = store.statuses()
     assert status == ImageStatus(state=second.image, active=True, pending=tuple(pending))
@@ -191,9 +192,9 @@ def test_acknowledge_clears_pending_events_of_one_image(store: Store) -> None:
     assert store.acknowledge(REF) == 0
     assert store.acknowledge("never/tracked:1") == 0
     assert [e.ref for e in store.events()] == [OTHER, OTHER]
-    done = store.events(REF, states=[DeliveryState.ACKNOWLEDGED])
-    assert [(e.state, e.acknowledged_at) for e in done] == [(DeliveryState.ACKNOWLEDGED, at)] * 2
-    assert len(store.events(states=list(DeliveryState))) == 4
+    done = store.events(REF, states=[EventState.ACKNOWLEDGED])
+    assert [(e.state, e.acknowledged_at) for e in done] == [(EventState.ACKNOWLEDGED, at)] * 2
+    assert len(store.events(states=list(EventState))) == 4
     assert store.events(states=[]) == []
     statuses = {s.ref: s for s in store.statuses()}
     assert statuses[REF].pending == ()
@@ -218,7 +219,7 @@ def test_an_event_is_recorded_once_when_a_decision_is_applied_again(store: Store
     # The same event id arriving in a later decision is still ignored.
     again = CheckDecision(CheckState.CHANGED, decision.image, (), decision.events)
     store.apply(again)
-    assert len(store.events(REF, states=list(DeliveryState))) == 1
+    assert len(store.events(REF, states=list(EventState))) == 1
 
 
 def test_a_crash_mid_apply_leaves_the_previous_state(store: Store) -> None:
@@ -241,7 +242,7 @@ def test_a_crash_mid_apply_leaves_the_previous_state(store: Store) -> None:
 
     assert store.load_state(REF) == before
     assert len(store.history(REF)) == 1
-    assert store.events(REF, states=list(DeliveryState)) == []
+    assert store.events(REF, states=list(EventState)) == []
 
     store.apply(decision)  # the retry records it all, once
     assert store.load_state(REF) == decision.image
@@ -254,7 +255,7 @@ def test_a_database_error_mid_apply_rolls_back_and_is_a_storage_error(store: Sto
     before = store.load_state(REF)
     assert before is not None
     # A NULL primary key fails on every database, after the image row was updated.
-    bad = Event(None, EventKind.DIGEST_CHANGED, REF, T0, {})  # type: ignore[arg-type]
+    bad = Event(None, REF, T0, DigestChanged(None, digest("z")))  # type: ignore[arg-type]
     decision = CheckDecision(
         CheckState.CHANGED,
         ImageState(ref=REF, digest=digest("z"), changes=before.changes + 1),
@@ -322,12 +323,16 @@ def test_read_only_mappings_and_times_in_data_are_stored_as_json(store: Store) -
             CheckState.CHANGED,
             ImageState(ref=REF, changes=1),
             (HistoryEntry(REF, T0, HistoryKind.DIGEST_CHANGED, data),),
-            (Event("e1", EventKind.DIGEST_CHANGED, REF, T0, data),),
+            (Event("e1", REF, T0, DigestChanged(None, digest("b"), data["platforms"])),),
         )
     )
     expected = {"platforms": {"linux/amd64": "changed"}, "at": T0.isoformat()}
     assert store.history(REF)[0].data == expected
-    assert store.events(REF)[0].data == expected
+    assert store.events(REF)[0].data == {
+        "old_digest": None,
+        "new_digest": digest("b"),
+        "changed_platforms": {"linux/amd64": "changed"},
+    }
 
 
 def test_record_decides_against_the_row_as_stored_now(store_url: str) -> None:
@@ -452,3 +457,20 @@ def test_two_writers_adding_one_image_at_once_on_postgresql(postgres_server: Any
             ]
     finally:
         postgres_server.drop_database(name)
+
+
+def test_open_existing_never_creates_nor_migrates_a_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.db"
+    url = f"sqlite:///{path}"
+    with pytest.raises(StorageError, match=f"no database at {path} yet: run `watcher check`"):
+        Store.open_existing(url, read_only=True)
+    assert not path.exists()
+    Store.connect(url).close()  # an empty file, never migrated
+    with pytest.raises(StorageError, match=r"run `watcher db upgrade`"):
+        Store.open_existing(url)
+    Store.open(url).close()
+    with Store.open_existing(url, read_only=True) as store:
+        assert "mode=ro" in store.url
+        assert store.statuses() == []
+        with pytest.raises(StorageError, match="readonly"):
+            store.sync_images([REF])

@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from watcher.core.changes import CheckDecision, CheckState, ImageState
 from watcher.errors import StorageError
-from watcher.store import Store, open_existing
+from watcher.store import Store
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -137,14 +137,14 @@ def test_relative_paths_are_relative_to_the_current_directory(
 
 def test_open_existing_refuses_a_missing_file_and_creates_none(path: Path) -> None:
     with pytest.raises(StorageError, match=r"no database at .*watcher\.db yet: run `watcher"):
-        open_existing(f"sqlite:///{path}")
+        Store.open_existing(f"sqlite:///{path}")
     assert not path.exists()
 
 
 def test_open_existing_read_only_reads_and_never_writes(path: Path, store: Store) -> None:
     store.sync_images(["registry.test/app:1"])
     before = path.read_bytes()
-    with open_existing(f"sqlite:///{path}", read_only=True) as reader:
+    with Store.open_existing(f"sqlite:///{path}", read_only=True) as reader:
         assert [s.state.ref for s in reader.statuses()] == ["registry.test/app:1"]
         with pytest.raises(StorageError):
             reader.sync_images(["registry.test/app:2"])

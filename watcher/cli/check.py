@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,9 +24,10 @@ from watcher.cli.common import (
 from watcher.cli.output import ProgressLine, is_terminal, use_colour
 from watcher.core.changes import CheckState
 from watcher.logs import configure_logging
+from watcher.views.check import report_document
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
-    from watcher.service import ImageCheck, RoundReport
+    from watcher.service import ImageCheck
 
 
 @click.command()
@@ -86,36 +87,3 @@ def check(
     else:
         click.echo(render_report(report, colour=use_colour(), show_all=show_all))
     raise SystemExit(EXIT_PROBLEM if report.failed else EXIT_OK)
-
-
-def check_document(check: ImageCheck) -> dict[str, Any]:
-    """The documented JSON object for one image (docs/cli.md)."""
-    manifest = check.observation.manifest
-    newer = check.decision.image.newer
-    return {
-        "ref": check.ref,
-        "digest": manifest.digest if manifest else None,
-        "media_type": manifest.media_type if manifest else None,
-        "platforms": dict(manifest.platforms) if manifest else {},
-        "error": check.observation.error,
-        "state": check.decision.state.value,
-        "previous_digest": check.previous.digest if check.previous else None,
-        "newer": {"same_line": newer.same_line, "newest": newer.newest},
-        "missing_platforms": list(check.missing_platforms),
-        "tags_error": check.tags_error,
-        "events": [
-            {"kind": e.kind.value, "id": e.id, "created_at": e.created_at.isoformat(), **e.data}
-            for e in check.decision.events
-        ],
-    }
-
-
-def report_document(report: RoundReport) -> dict[str, Any]:
-    return {
-        "images": [check_document(c) for c in report.checks],
-        "summary": {
-            "images": len(report.checks),
-            "changed": report.changed,
-            "failed": report.failed,
-        },
-    }

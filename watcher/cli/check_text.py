@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from watcher.cli.output import short_digest
 from watcher.core.changes import CheckState
+from watcher.core.events import describe_event
 from watcher.terminal import printable
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
@@ -106,7 +107,7 @@ def _image_lines(check: ImageCheck, colour: bool) -> list[str]:
             ("newer", f"same line: {newer.same_line or '-'}  newest: {newer.newest or '-'}")
         )
     fields.extend(
-        ("event", f"{e.kind.value}: {describe_event(e.data)}") for e in check.decision.events
+        ("event", f"{e.kind.value}: {describe_event(e.payload)}") for e in check.decision.events
     )
     labels = [printable(label) for label, _ in fields]
     width = max((len(label) for label in labels), default=0) + 2
@@ -115,18 +116,6 @@ def _image_lines(check: ImageCheck, colour: bool) -> list[str]:
         for label, (_, value) in zip(labels, fields, strict=True)
     )
     return lines
-
-
-def describe_event(data: Mapping[str, Any]) -> str:
-    if "new_digest" in data:
-        platforms = ", ".join(f"{p} {how}" for p, how in data.get("changed_platforms", {}).items())
-        text = f"{short_digest(data['old_digest'])} -> {short_digest(data['new_digest'])}"
-        return f"{text} ({platforms})" if platforms else text
-    if "new" in data:
-        return "newer tag " + ", ".join(data["new"])
-    if "tag_digest" in data:
-        return f"tag removed (was {short_digest(data['tag_digest'])})"
-    return ", ".join(f"{k}={v}" for k, v in data.items())
 
 
 def _shared_failures(checks: Sequence[ImageCheck]) -> dict[tuple[str, str], list[str]]:

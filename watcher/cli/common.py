@@ -15,7 +15,7 @@ import click
 from watcher.config import Config, load_config
 from watcher.config import database_url as check_database_url
 from watcher.errors import ConfigError, InvalidReference, WatcherError
-from watcher.store import Store, open_existing
+from watcher.store import Store
 from watcher.terminal import printable
 
 P = ParamSpec("P")
@@ -91,9 +91,8 @@ def read_config(
 
 
 def open_existing_store(config: Config, *, read_only: bool = False) -> Store:
-    """The configured database, only if it already exists: never migrated, never created
-    (:func:`watcher.store.open_existing`; ``read_only`` for the commands that only read)."""
-    return open_existing(config.database, read_only=read_only)
+    """The configured database, which must exist (see ``Store.open_existing``)."""
+    return Store.open_existing(config.database, read_only=read_only)
 
 
 def print_json(document: Any) -> None:

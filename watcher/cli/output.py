@@ -6,12 +6,13 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TextIO
 
 import click
 
 from watcher.terminal import printable
+from watcher.views.words import age as age  # re-exported
+from watcher.views.words import short_digest as short_digest  # re-exported
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -20,25 +21,6 @@ def is_terminal(stream: TextIO | None = None) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # replaced or closed streams
         return False
-
-
-def short_digest(digest: str | None) -> str:
-    if not digest:
-        return "-"
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:12]}" if hexpart else digest[:19]
-
-
-def age(when: datetime | None, now: datetime | None = None) -> str:
-    """``just now``, ``5m ago``, ``3h ago``, ``12d ago``; ``never`` for None."""
-    if when is None:
-        return "never"
-    now = now or datetime.now(UTC)
-    seconds = max(0, int((now - when).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return "just now"
 
 
 def use_colour(stream: TextIO | None = None) -> bool:

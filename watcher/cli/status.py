@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -22,15 +21,8 @@ from watcher.cli.common import (
 from watcher.cli.output import output_width, use_colour
 from watcher.cli.status_text import render_status
 from watcher.core.reference import parse_reference
-from watcher.core.status import (
-    DEFAULT_FAIL_ON,
-    Attention,
-    Concern,
-    attention,
-    concerns,
-    parse_fail_on,
-)
-from watcher.store import ImageStatus
+from watcher.core.status import DEFAULT_FAIL_ON, Concern, parse_fail_on
+from watcher.views.status import gate_failed, status_document, status_rows
 
 
 @click.command()
@@ -77,57 +69,16 @@ def status(
         statuses = store.statuses(include_inactive=include_inactive)
     finally:
         store.close()
-    rows = sorted(
-        ((attention(s.state, [p.kind for p in s.pending]), s) for s in statuses),
-        key=lambda pair: (pair[0].rank, pair[1].state.ref),
-    )
-    now = datetime.now(UTC)
+    rows = status_rows(statuses)
     if as_json:
-        print_json(
-            {
-                "images": [status_document(a, s) for a, s in rows],
-                "summary": {a.value: sum(1 for b, _ in rows if b is a) for a in Attention},
-            }
-        )
+        print_json(status_document(rows))
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
-        click.echo(render_status(rows, now, colour=use_colour(), width=output_width()))
-    failed_gate = any(gate & concerns(s.state, [p.kind for p in s.pending]) for s in statuses)
-    raise SystemExit(EXIT_PROBLEM if failed_gate else EXIT_OK)
-
-
-def status_document(level: Attention, item: ImageStatus) -> dict[str, Any]:
-    state = item.state
-    return {
-        "ref": state.ref,
-        "status": level.value,
-        "active": item.active,
-        "digest": state.digest,
-        "platforms": dict(state.platforms),
-        "last_changed_at": _iso(state.last_changed_at),
-        "last_checked_at": _iso(state.last_checked_at),
-        "newer": {"same_line": state.newer.same_line, "newest": state.newer.newest},
-        "failing": {
-            "count": state.failure_count,
-            "since": _iso(state.failing_since),
-            "last_error": state.last_error,
-            "status": state.last_error_status,
-        }
-        if state.failing
-        else None,
-        "missing_platforms": list(state.missing_platforms),
-        "tags_error": state.tags_error,
-        "concerns": sorted(c.value for c in concerns(state, [p.kind for p in item.pending])),
-        "pending_events": [
-            {"id": p.id, "kind": p.kind.value, "created_at": _iso(p.created_at)}
-            for p in item.pending
-        ],
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+        click.echo(
+            render_status(rows, datetime.now(UTC), colour=use_colour(), width=output_width())
+        )
+    raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)
 
 
 @click.command()

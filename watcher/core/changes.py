@@ -17,6 +17,16 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from watcher.core.events import (
+    DigestChanged,
+    EventPayload,
+    FirstSeen,
+    NewVersion,
+    TagRemoved,
+    payload_data,
+)
+from watcher.core.events import Event as Event  # re-exported
+from watcher.core.events import EventKind as EventKind  # re-exported
 from watcher.core.observation import ManifestObservation
 from watcher.core.platform import changed_platforms as changed_platforms  # re-exported
 from watcher.core.platform import missing_platforms
@@ -30,15 +40,6 @@ class CheckState(StrEnum):
     UNCHANGED = "unchanged"
     CHANGED = "changed"
     ERROR = "error"
-
-
-class EventKind(StrEnum):
-    """Things a user is told about."""
-
-    DIGEST_CHANGED = "digest_changed"
-    NEW_VERSION = "new_version"
-    TAG_REMOVED = "tag_removed"
-    FIRST_SEEN = "first_seen"
 
 
 class HistoryKind(StrEnum):
@@ -137,15 +138,6 @@ class WatchPolicy:
 
 
 @dataclass(frozen=True)
-class Event:
-    id: str
-    kind: EventKind
-    ref: str
-    created_at: datetime
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class HistoryEntry:
     ref: str
     at: datetime
@@ -235,7 +227,7 @@ def _tag_missing(old: ImageState, obs: Observation) -> CheckDecision:
         return CheckDecision(CheckState.ERROR, image, decision.history)
     at = obs.checked_at
     generation = old.changes + 1
-    data: dict[str, Any] = {"tag_digest": old.digest}
+    payload = TagRemoved(old.digest)
     image = replace(
         _checked(old, at),
         removed=True,
@@ -248,12 +240,11 @@ def _tag_missing(old: ImageState, obs: Observation) -> CheckDecision:
     )
     event = Event(
         event_id(old.ref, EventKind.TAG_REMOVED, generation, old.digest or ""),
-        EventKind.TAG_REMOVED,
         old.ref,
         at,
-        data,
+        payload,
     )
-    history = (HistoryEntry(old.ref, at, HistoryKind.TAG_REMOVED, data),)
+    history = (HistoryEntry(old.ref, at, HistoryKind.TAG_REMOVED, payload_data(payload)),)
     return CheckDecision(CheckState.CHANGED, image, history, (event,))
 
 
@@ -265,13 +256,17 @@ def _observed(
     events: list[Event] = []
     generation = old.changes
 
-    def add(kind: HistoryKind, data: Mapping[str, Any], event: EventKind | None, key: str) -> None:
+    def add(kind: HistoryKind, data: Mapping[str, Any], key: str = "") -> None:
         nonlocal generation
         generation += 1
         history.append(HistoryEntry(old.ref, at, kind, data))
-        if event is not None:
+
+    def emit(kind: HistoryKind, payload: EventPayload, key: str, notify: bool = True) -> None:
+        """A history row holding the payload's data and, when ``notify``, the event."""
+        add(kind, payload_data(payload))
+        if notify:
             events.append(
-                Event(event_id(old.ref, event, generation, key), event, old.ref, at, data)
+                Event(event_id(old.ref, payload.kind, generation, key), old.ref, at, payload)
             )
 
     newer = obs.newer if obs.newer is not None else old.newer
@@ -293,22 +288,18 @@ def _observed(
         add(
             HistoryKind.RECOVERED,
             {"failures": old.failure_count, "since": _iso(old.failing_since)},
-            None,
-            "",
         )
     if old.removed:
-        add(HistoryKind.TAG_RESTORED, {"digest": manifest.digest}, None, manifest.digest)
+        add(HistoryKind.TAG_RESTORED, {"digest": manifest.digest})
 
     state = CheckState.UNCHANGED
-    data: dict[str, Any]
     if not old.seen:
         state = CheckState.BASELINE
-        data = {"digest": manifest.digest, "platforms": dict(manifest.platforms)}
-        add(
+        emit(
             HistoryKind.BASELINE,
-            data,
-            EventKind.FIRST_SEEN if policy.notify_on_first_check else None,
+            FirstSeen(manifest.digest, manifest.platforms),
             manifest.digest,
+            notify=policy.notify_on_first_check,
         )
         image = replace(
             image, digest=manifest.digest, platforms=manifest.platforms, last_changed_at=at
@@ -321,14 +312,12 @@ def _observed(
         if both_indexes and not changed_platforms(old.platforms, manifest.platforms):
             # The index moved but no platform's image did (attestations added or rebuilt,
             # annotations, the same list re-serialised or re-pushed): nothing to rebuild.
-            add(HistoryKind.INDEX_CHANGED, moved, None, "")
+            add(HistoryKind.INDEX_CHANGED, moved)
         elif platforms or policy.platforms is None or not both_indexes:
             state = CheckState.CHANGED
-            data = {**moved, "changed_platforms": platforms}
-            add(
+            emit(
                 HistoryKind.DIGEST_CHANGED,
-                data,
-                EventKind.DIGEST_CHANGED,
+                DigestChanged(old.digest, manifest.digest, platforms),
                 f"{old.digest}>{manifest.digest}",
             )
             image = replace(image, last_changed_at=at)
@@ -337,8 +326,6 @@ def _observed(
             add(
                 HistoryKind.DIGEST_CHANGED,
                 {**moved, "changed_platforms": {}, "unwatched_only": True},
-                None,
-                "",
             )
 
     reported_same, reported_newest = old.reported_same_line, old.reported_newest
@@ -355,8 +342,11 @@ def _observed(
         )
         if fresh:
             state = CheckState.CHANGED
-            data = {"same_line": newer.same_line, "newest": newer.newest, "new": fresh}
-            add(HistoryKind.NEW_VERSION, data, EventKind.NEW_VERSION, ",".join(fresh))
+            emit(
+                HistoryKind.NEW_VERSION,
+                NewVersion(newer.same_line, newer.newest, tuple(fresh)),
+                ",".join(fresh),
+            )
             image = replace(image, last_changed_at=at)
         reported_same = same or reported_same
         reported_newest = newest or reported_newest

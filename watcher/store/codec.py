@@ -1,4 +1,7 @@
-"""Image rows to and from the core's ``ImageState``; event rows read as ``StoredEvent``.
+"""Converting between table rows and the core's and the store's types, in one place.
+
+Event payloads go through ``watcher.core.events`` (``payload_data``/``payload_from_data``):
+the JSON is the same as stored before the payloads were typed.
 
 Rows are read as tuples in a fixed column order, not by name: ``statuses()`` builds
 10,000 of them and named access costs a third of its time.
@@ -13,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from watcher.core.changes import EventKind, ImageState, NewerVersions
-from watcher.store.records import DeliveryState, StoredEvent
+from watcher.core.changes import ImageState, NewerVersions
+from watcher.core.events import Event, payload_data, payload_from_data
+from watcher.store.records import StoredEvent
 from watcher.store.schema import events, images
 
 
@@ -139,12 +143,7 @@ EVENTS = (
         images.c.ref,
         events.c.created_at,
         events.c.data,
-        events.c.state,
-        events.c.delivered_at,
         events.c.acknowledged_at,
-        events.c.attempts,
-        events.c.last_attempt_at,
-        events.c.last_error,
     )
     .join(images, images.c.id == events.c.image_id)
     .order_by(events.c.created_at, events.c.id)
@@ -152,29 +151,22 @@ EVENTS = (
 
 
 def stored_event(row: Sequence[Any]) -> StoredEvent:
-    (
-        id_,
-        kind,
-        ref,
-        created_at,
-        data,
-        state,
-        delivered_at,
-        acknowledged_at,
-        attempts,
-        last_attempt_at,
-        last_error,
-    ) = row
+    id_, kind, ref, created_at, data, acknowledged_at = row
     return StoredEvent(
         id=id_,
-        kind=EventKind(kind),
         ref=ref,
         created_at=created_at,
-        data=data or {},
-        state=DeliveryState(state),
-        delivered_at=delivered_at,
+        payload=payload_from_data(kind, data),
         acknowledged_at=acknowledged_at,
-        attempts=attempts,
-        last_attempt_at=last_attempt_at,
-        last_error=last_error,
     )
+
+
+def event_values(event: Event, image_id: int) -> dict[str, Any]:
+    """A new, pending event row."""
+    return {
+        "id": event.id,
+        "image_id": image_id,
+        "kind": event.kind.value,
+        "created_at": event.created_at,
+        "data": payload_data(event.payload),
+    }

@@ -1,48 +1,61 @@
-"""Opening a database that must already exist, for the commands that read or acknowledge
-(``status``, ``history``, ``ack``): never migrated, never created.
-
-A SQLite file that is not there is refused with a message saying how it comes to be, rather
-than created empty. With ``read_only`` the file is opened read-only, so ``status`` and
-``history`` work on a file or directory the user may only read (a read-only mount, another
-user's database). SQLite then needs the ``-wal``/``-shm`` files beside the database when they
-cannot be created; without them, in a directory nobody can write to, nothing can be writing
-either, and the file is read as immutable.
-"""
+"""Finding the SQLite file behind a URL, for opening a database that must already exist."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from watcher.errors import StorageError
-from watcher.store.store import Store
+
+S = TypeVar("S")
 
 
-def open_existing(url: str, *, read_only: bool = False) -> Store:
-    """Open the database at ``url`` if it exists, at its current schema (see module doc)."""
-    parsed = make_url(url) if "://" in url else None
-    if parsed is None or parsed.get_backend_name() != "sqlite":
-        return Store.open(url, upgrade=False)
-    path = parsed.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return Store.open(url, upgrade=False)
+def open_existing(url: str, *, read_only: bool, open_url: Callable[[str], S]) -> S:
+    """``open_url`` on ``url`` when it names an existing database (see ``Store.open_existing``).
+
+    A SQLite file that does not exist is refused rather than created. With ``read_only`` the
+    file is opened read-only; in a directory nobody can write to (no ``-wal``/``-shm`` can be
+    created, so nothing can be writing either) it is read as immutable.
+    """
+    path = sqlite_file(url)
+    if path is None:
+        return open_url(url)
     if not Path(path).exists():
         raise StorageError(f"no database at {path} yet: run `watcher check` first")
     if not read_only:
-        return Store.open(url, upgrade=False)
+        return open_url(url)
     try:
-        return Store.open(_sqlite_uri(parsed, path, "mode=ro"), upgrade=False)
+        return open_url(sqlite_uri(url, path, "mode=ro"))
     except StorageError:
-        directory = Path(path).absolute().parent
-        if os.access(directory, os.W_OK):
+        if directory_writable(path):
             raise
-    return Store.open(_sqlite_uri(parsed, path, "immutable=1"), upgrade=False)
+    return open_url(sqlite_uri(url, path, "immutable=1"))
 
 
-def _sqlite_uri(url: URL, path: str, option: str) -> str:
+def sqlite_file(url: str) -> str | None:
+    """The path of the SQLite file ``url`` names; None for other databases, memory and URIs."""
+    parsed = make_url(url) if "://" in url else None
+    if parsed is None or parsed.get_backend_name() != "sqlite":
+        return None
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
+
+
+def sqlite_uri(url: str, path: str, option: str) -> str:
     """The SQLAlchemy URL of the SQLite URI ``file:PATH?OPTION`` (path percent-encoded)."""
-    query = "".join(f"&{key}={value}" for key, value in url.query.items())
-    return f"{url.drivername}:///file:{quote(str(Path(path).absolute()))}?{option}{query}&uri=true"
+    parsed = make_url(url)
+    query = "".join(f"&{key}={value}" for key, value in parsed.query.items())
+    absolute = quote(str(Path(path).absolute()))
+    return f"{parsed.drivername}:///file:{absolute}?{option}{query}&uri=true"
+
+
+def directory_writable(path: str) -> bool:
+    """True when the directory holding ``path`` can be written to (SQLite's -wal/-shm)."""
+    return os.access(Path(path).absolute().parent, os.W_OK)

@@ -14,7 +14,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from watcher.core.changes import CheckDecision
 from watcher.store import codec
-from watcher.store.records import DeliveryState
 from watcher.store.schema import events, history, images
 
 
@@ -63,17 +62,7 @@ def write(
             if event.id in stored:
                 continue
             stored.add(event.id)
-            rows.append(
-                {
-                    "id": event.id,
-                    "image_id": image_id,
-                    "kind": event.kind.value,
-                    "created_at": event.created_at,
-                    "data": dict(event.data),
-                    "state": DeliveryState.PENDING.value,
-                    "attempts": 0,
-                }
-            )
+            rows.append(codec.event_values(event, image_id))
         if rows:
             connection.execute(insert(events), rows)
 

@@ -9,29 +9,28 @@ from enum import StrEnum
 from watcher.core.changes import Event, ImageState
 
 
-class DeliveryState(StrEnum):
-    """Where an event is on its way to a user."""
+class EventState(StrEnum):
+    """Whether a user has dealt with an event. Delivery by a notifier is not part of it:
+    that is a fact per channel, recorded apart."""
 
-    PENDING = "pending"  # recorded, not yet delivered nor acknowledged
-    DELIVERED = "delivered"  # a notifier delivered it
+    PENDING = "pending"  # recorded, not yet acknowledged
     ACKNOWLEDGED = "acknowledged"  # a user said it is dealt with (``watcher ack``)
 
 
 @dataclass(frozen=True)
 class StoredEvent(Event):
-    """A core ``Event`` as recorded, with its delivery state."""
+    """A core ``Event`` as recorded: pending until ``acknowledged_at`` is set."""
 
-    state: DeliveryState = DeliveryState.PENDING
-    delivered_at: datetime | None = None
     acknowledged_at: datetime | None = None
-    attempts: int = 0
-    last_attempt_at: datetime | None = None
-    last_error: str | None = None
+
+    @property
+    def state(self) -> EventState:
+        return EventState.PENDING if self.acknowledged_at is None else EventState.ACKNOWLEDGED
 
     @property
     def event(self) -> Event:
-        """The plain core event, without delivery bookkeeping."""
-        return Event(self.id, self.kind, self.ref, self.created_at, self.data)
+        """The plain core event, without what the store adds."""
+        return Event(self.id, self.ref, self.created_at, self.payload)
 
 
 @dataclass(frozen=True)

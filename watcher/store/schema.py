@@ -6,7 +6,7 @@ can be built from it and a test can assert that the two never drift apart.
 
     images    one row per tracked reference: the ``ImageState`` fields plus an ``active`` flag
     history   append-only: one row per check that changed something (``HistoryEntry``)
-    events    things to tell a user (``Event``), with their delivery state
+    events    things to tell a user (``Event``); pending until ``acknowledged_at`` is set
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -164,13 +164,9 @@ events = Table(
     Column("kind", String(KIND_LENGTH), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=False),
-    # Delivery: pending -> delivered -> acknowledged. The attempt columns are for the notifier.
-    Column("state", String(16), nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_attempt_at", UTCDateTime),
-    Column("last_error", Text),
-    Column("delivered_at", UTCDateTime),
+    # Revision 0003: pending until a user acknowledges it (``watcher ack``). Delivery is per
+    # channel and is not recorded here.
     Column("acknowledged_at", UTCDateTime),
-    Index(None, "state", "image_id"),
+    Index(None, "acknowledged_at", "image_id"),
     Index(None, "image_id", "created_at"),
 )

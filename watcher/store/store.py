@@ -26,9 +26,9 @@ from watcher.core.changes import (
     ImageState,
 )
 from watcher.errors import StorageError
-from watcher.store import codec, migrate, recording
+from watcher.store import codec, existing, migrate, recording
 from watcher.store.engine import advisory_lock, create, mask, reading, writing
-from watcher.store.records import DeliveryState, ImageStatus, StoredEvent
+from watcher.store.records import EventState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
 
 P = ParamSpec("P")
@@ -98,6 +98,20 @@ class Store:
             store.close()
             raise
         return store
+
+    @classmethod
+    def open_existing(cls, url: str, *, read_only: bool = False) -> Store:
+        """Open a database that already exists: never migrates, never creates a SQLite file.
+
+        With ``read_only`` a SQLite file is opened read-only, so ``status`` and ``history``
+        work on a file or directory the user may only read (a read-only mount, another
+        user's database). SQLite then needs the ``-wal``/``-shm`` files beside the database
+        when they cannot be created; without them, in a directory nobody can write to,
+        nothing can be writing either, and the file is read as immutable.
+        """
+        return existing.open_existing(
+            url, read_only=read_only, open_url=lambda target: cls.open(target, upgrade=False)
+        )
 
     @staticmethod
     def head_revision() -> str:
@@ -257,7 +271,7 @@ class Store:
         Two queries whatever the number of images.
         """
         image_query = codec.STATE.add_columns(images.c.active).order_by(images.c.ref)
-        event_query = codec.EVENTS.where(events.c.state == DeliveryState.PENDING.value)
+        event_query = codec.EVENTS.where(events.c.acknowledged_at.is_(None))
         if not include_inactive:
             image_query = image_query.where(images.c.active.is_(True))
             event_query = event_query.where(images.c.active.is_(True))
@@ -302,13 +316,18 @@ class Store:
     def events(
         self,
         ref: str | None = None,
-        states: Iterable[DeliveryState] = (DeliveryState.PENDING,),
+        states: Iterable[EventState] = (EventState.PENDING,),
     ) -> list[StoredEvent]:
-        """Events in the given delivery states, of one image or all, oldest first."""
-        wanted = [DeliveryState(state).value for state in states]
+        """Events in the given states (pending: not acknowledged), of one image or all,
+        oldest first."""
+        wanted = {EventState(state) for state in states}
         if not wanted:
             return []
-        query = codec.EVENTS.where(events.c.state.in_(wanted))
+        query = codec.EVENTS
+        if wanted == {EventState.PENDING}:
+            query = query.where(events.c.acknowledged_at.is_(None))
+        elif wanted == {EventState.ACKNOWLEDGED}:
+            query = query.where(events.c.acknowledged_at.is_not(None))
         if ref is not None:
             query = query.where(images.c.ref == ref)
         with reading(self._engine) as connection:
@@ -318,10 +337,10 @@ class Store:
 
     @_storage_errors
     def acknowledge(self, ref: str, *, at: datetime | None = None) -> int:
-        """Mark the image's unacknowledged events acknowledged; returns how many.
+        """Mark the image's pending events acknowledged; returns how many.
 
-        Unacknowledged means pending or delivered: a delivered event still waits for the user.
-        The newer versions on offer now are acknowledged too: ``status`` stops reporting them
+        An event is pending until a user acknowledges it, whatever a notifier delivered. The
+        newer versions on offer now are acknowledged too: ``status`` stops reporting them
         until a still newer one appears.
         """
         image_id = select(images.c.id).where(images.c.ref == ref).scalar_subquery()
@@ -329,10 +348,8 @@ class Store:
             result = connection.execute(
                 update(events)
                 .where(events.c.image_id == image_id)
-                .where(
-                    events.c.state.in_([DeliveryState.PENDING.value, DeliveryState.DELIVERED.value])
-                )
-                .values(state=DeliveryState.ACKNOWLEDGED.value, acknowledged_at=at or _now())
+                .where(events.c.acknowledged_at.is_(None))
+                .values(acknowledged_at=at or _now())
             )
             connection.execute(
                 update(images)
