@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from watcher.notify import OutcomeKind
-from watcher.notify.errors import ChannelError
 from tests.support import missing_component
 from tests.support.receivers import Answer, Hit, HookReceiver, three
+from watcher.notify import OutcomeKind
+from watcher.notify.errors import ChannelError
 
 
 @pytest.fixture
@@ -49,9 +49,11 @@ def test_a_failing_service_is_retried_without_showing_the_url_secrets(
         outcome = asyncio.run(channel.send(three()))
         assert len(hook.hits) >= 1
     assert outcome.kind is OutcomeKind.RETRY
-    assert outcome.error is not None and "Apprise could not deliver" in outcome.error
+    assert outcome.error is not None
+    assert "Apprise could not deliver" in outcome.error
     for secret in ("pw-4242-secret", "tok-8888-secret"):
-        assert secret not in outcome.error and secret not in channel.name
+        assert secret not in outcome.error
+        assert secret not in channel.name
     assert channel.name == "apprise json"
 
 

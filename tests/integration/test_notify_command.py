@@ -9,10 +9,10 @@ import stat
 import sys
 from pathlib import Path
 
-from watcher.notify import Batch, OutcomeKind
-from watcher.notify.command import CommandChannel
 from tests.support import wait_until
 from tests.support.receivers import NEW, OLD, notice, three
+from watcher.notify import Batch, OutcomeKind
+from watcher.notify.command import CommandChannel
 
 RECORDER = """\
 import json, os, sys
@@ -75,7 +75,8 @@ def test_a_nonzero_exit_is_retried_with_the_first_lines_of_stderr(tmp_path: Path
     assert outcome.error is not None
     assert outcome.error.startswith(f"command {Path(sys.executable).name}: exited with 3: "
                                     "pipeline busy | \\x1b[31mred | more")
-    assert outcome.error.count("more") == 3 and "\x1b" not in outcome.error
+    assert outcome.error.count("more") == 3
+    assert "\x1b" not in outcome.error
 
 
 def _running(pid: int) -> bool:
@@ -94,7 +95,8 @@ def test_a_timeout_kills_the_command_and_every_child(tmp_path: Path) -> None:
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     outcome = asyncio.run(CommandChannel([str(script)], timeout=1.0).send(three()))
     assert outcome.kind is OutcomeKind.RETRY
-    assert outcome.error is not None and "still running after 1s" in outcome.error
+    assert outcome.error is not None
+    assert "still running after 1s" in outcome.error
     started = [int(pid) for pid in pids.read_text().split()]
     assert len(started) == 2
     wait_until(lambda: not any(_running(pid) for pid in started), timeout=5,
@@ -104,12 +106,14 @@ def test_a_timeout_kills_the_command_and_every_child(tmp_path: Path) -> None:
 def test_a_missing_or_unrunnable_program_fails_for_good(tmp_path: Path) -> None:
     missing = asyncio.run(CommandChannel([str(tmp_path / "nope")]).send(three()))
     assert missing.kind is OutcomeKind.FAILED
-    assert missing.error is not None and "not found" in missing.error
+    assert missing.error is not None
+    assert "not found" in missing.error
     plain = tmp_path / "not-executable"
     plain.write_text("#!/bin/sh\nexit 0\n")
     refused = asyncio.run(CommandChannel([str(plain)]).send(three()))
     assert refused.kind is OutcomeKind.FAILED
-    assert refused.error is not None and "not executable" in refused.error
+    assert refused.error is not None
+    assert "not executable" in refused.error
 
 
 def test_a_command_that_ignores_stdin_is_still_delivered(tmp_path: Path) -> None:
@@ -124,5 +128,6 @@ def test_extra_environment_values_never_reach_the_error_text(tmp_path: Path) -> 
     channel = CommandChannel([sys.executable, str(script)], env={"CI_TOKEN": "ci-tok-31337"})
     outcome = asyncio.run(channel.send(three()))
     assert outcome.kind is OutcomeKind.RETRY
-    assert outcome.error is not None and "ci-tok-31337" not in outcome.error
+    assert outcome.error is not None
+    assert "ci-tok-31337" not in outcome.error
     assert "token is ***" in outcome.error

@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from watcher.notify import Batch, OutcomeKind
-from watcher.notify.email import EmailChannel, Security
 from tests.support import free_port
 from tests.support.receivers import NEW, OLD, notice, three
+from watcher.notify import Batch, OutcomeKind
+from watcher.notify.email import EmailChannel, Security
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -122,14 +122,17 @@ def test_a_grouped_mail_has_subject_both_bodies_and_reaches_every_recipient(smtp
     assert mail["From"] == "watcher@example.org"
     assert mail["To"] == "ops@example.org, dev@example.org"
     assert mail["X-Watcher-Batch"] == batch.id
-    assert mail["Message-ID"] and mail["Date"]
+    assert mail["Message-ID"]
+    assert mail["Date"]
     plain = mail.get_body(("plain",))
     html = mail.get_body(("html",))
-    assert plain is not None and html is not None
+    assert plain is not None
+    assert html is not None
     text = plain.get_content().replace("\r\n", "\n")
     markup = html.get_content()
     for image in ("python:3.12-slim", "node:20", "redis:7"):
-        assert image in text and f"<code>{image}</code>" in markup
+        assert image in text
+        assert f"<code>{image}</code>" in markup
     assert text.count("node:20\n") == 1  # listed twice in the round, once in the mail
     assert f"{OLD[:19]} -> {NEW[:19]}" in text
     assert "platforms changed: linux/amd64, linux/arm64" in text
@@ -159,8 +162,10 @@ def test_a_refused_login_is_permanent_and_never_shows_the_password(
                        ssl_context=client_context)
     outcome = asyncio.run(channel.send(Batch.of([notice()])))
     assert outcome.kind is OutcomeKind.FAILED
-    assert outcome.error is not None and "535" in outcome.error
-    assert wrong not in outcome.error and PASSWORD not in outcome.error
+    assert outcome.error is not None
+    assert "535" in outcome.error
+    assert wrong not in outcome.error
+    assert PASSWORD not in outcome.error
 
 
 def test_implicit_tls(smtp: Any, tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
@@ -178,27 +183,32 @@ def test_an_untrusted_certificate_is_permanent(
     port = smtp(Inbox(), tls_context=tls[0], require_starttls=True)
     outcome = asyncio.run(_channel(port, security=Security.STARTTLS).send(three()))
     assert outcome.kind is OutcomeKind.FAILED
-    assert outcome.error is not None and "not trusted" in outcome.error
+    assert outcome.error is not None
+    assert "not trusted" in outcome.error
 
 
 def test_a_5xx_reply_is_permanent(smtp: Any) -> None:
     port = smtp(Inbox(rcpt_reply="550 5.1.1 no such mailbox"))
     outcome = asyncio.run(_channel(port).send(three()))
     assert outcome.kind is OutcomeKind.FAILED
-    assert outcome.error is not None and "550" in outcome.error and "no such mailbox" in outcome.error
+    assert outcome.error is not None
+    assert "550" in outcome.error
+    assert "no such mailbox" in outcome.error
 
 
 def test_a_4xx_reply_is_retried(smtp: Any) -> None:
     port = smtp(Inbox(data_reply="451 4.3.0 try again later"))
     outcome = asyncio.run(_channel(port).send(three()))
     assert outcome.kind is OutcomeKind.RETRY
-    assert outcome.error is not None and "451" in outcome.error
+    assert outcome.error is not None
+    assert "451" in outcome.error
 
 
 def test_a_refused_connection_is_retried() -> None:
     outcome = asyncio.run(_channel(free_port()).send(three()))
     assert outcome.kind is OutcomeKind.RETRY
-    assert outcome.error is not None and "refused the connection" in outcome.error
+    assert outcome.error is not None
+    assert "refused the connection" in outcome.error
     assert "127.0.0.1" in outcome.error
 
 

@@ -8,19 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.receivers import NEW, OLD, notice, three
 from watcher.notify import Batch, Outcome, OutcomeKind
 from watcher.notify.errors import ChannelError
 from watcher.notify.redact import clean, redact_url
 from watcher.notify.templates import Templates
 from watcher.notify.webhook import retry_after_seconds
-from tests.support.receivers import NEW, OLD, notice, three
 
 
 def test_an_image_listed_twice_appears_once_and_the_batch_id_is_stable() -> None:
     batch = three()
     assert [n.image for n in batch.notices] == ["python:3.12-slim", "node:20", "redis:7"]
     again = Batch.of(reversed(batch.notices))
-    assert again.id == batch.id and batch.id.startswith("batch-")
+    assert again.id == batch.id
+    assert batch.id.startswith("batch-")
     assert Batch.of([notice("a:1")]).id == "evt-a:1-digest_changed"
     assert Batch.single(notice("a:1")).id == "evt-a:1-digest_changed"
 
@@ -49,8 +50,11 @@ def test_error_texts_are_bounded_escaped_and_free_of_secrets() -> None:
     cleaned = clean(text, secrets=["hunter2"])
     for secret in ("hunter2", "pw1", "tok9", "abc.def", "bob:"):
         assert secret not in cleaned
-    assert "\n" not in cleaned and "\x1b" not in cleaned and "\\x1b" in cleaned
-    assert len(cleaned) < 560 and cleaned.endswith("more characters)")
+    assert "\n" not in cleaned
+    assert "\x1b" not in cleaned
+    assert "\\x1b" in cleaned
+    assert len(cleaned) < 560
+    assert cleaned.endswith("more characters)")
     assert redact_url("https://u:p@h.example:8443/p?x=1") == "https://***@h.example:8443/p?x=***"
 
 
@@ -62,9 +66,11 @@ def test_a_secret_is_masked_before_the_text_is_cut() -> None:
 
 def test_outcomes_clean_their_error_and_keep_a_retry_delay() -> None:
     outcome = Outcome.retry("boom pw\x00", retry_after=-3, secrets=["pw"])
-    assert outcome.kind is OutcomeKind.RETRY and outcome.retry_after == 0
+    assert outcome.kind is OutcomeKind.RETRY
+    assert outcome.retry_after == 0
     assert outcome.error == "boom ***\\x00"
-    assert Outcome.delivered().ok and not Outcome.failed("no").ok
+    assert Outcome.delivered().ok
+    assert not Outcome.failed("no").ok
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
@@ -106,7 +112,7 @@ def test_a_user_directory_overrides_one_template_and_keeps_the_others(tmp_path: 
 
 def test_templates_are_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "subject.txt").write_text("{{ batch.__class__.__mro__ }}")
-    with pytest.raises(ChannelError, match="subject.txt"):
+    with pytest.raises(ChannelError, match=r"subject\.txt"):
         Templates(tmp_path).render("subject.txt", three())
 
 
