@@ -217,3 +217,16 @@ def test_a_password_is_never_sent_in_the_clear() -> None:
 
     with pytest.raises(ChannelError, match="unencrypted"):
         _channel(25, username="watcher", password=PASSWORD)
+
+
+def test_a_broken_template_fails_for_good_before_connecting(smtp: Any, tmp_path: Path) -> None:
+    from watcher.notify.templates import Templates
+
+    (tmp_path / "email.txt").write_text("{{ no_such_thing.at_all }}")
+    inbox = Inbox()
+    port = smtp(inbox)
+    outcome = asyncio.run(_channel(port, templates=Templates(tmp_path)).send(three()))
+    assert outcome.kind is OutcomeKind.FAILED
+    assert outcome.error is not None
+    assert "template 'email.txt' failed" in outcome.error
+    assert inbox.messages == []

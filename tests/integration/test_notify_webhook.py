@@ -175,3 +175,16 @@ def test_secrets_never_reach_the_error_text() -> None:
         assert secret not in channel.url
         assert secret not in channel.name
     assert "answered 400" in outcome.error
+
+
+def test_headers_watcher_sets_cannot_be_overridden_and_bad_urls_are_named() -> None:
+    from watcher.notify.errors import ChannelError
+
+    for header in ("Content-Type", "webhook-signature"):
+        with pytest.raises(ChannelError, match=f"header '{header}' is set by watcher"):
+            WebhookChannel("http://127.0.0.1:1/", headers={header: "x"})
+    with pytest.raises(ChannelError, match="is not an http"):
+        WebhookChannel("ftp://127.0.0.1/x")
+    with pytest.raises(ChannelError, match=r"https://\*\*\*@h:port/\?k=\*\*\*") as caught:
+        WebhookChannel("https://u:pw-5150@h:port/?k=tok-5150")
+    assert "5150" not in caught.value.message

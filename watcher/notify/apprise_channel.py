@@ -69,12 +69,15 @@ class AppriseChannel:
         for url in self._urls:
             rest = url.partition("://")[2]
             parts.append(rest)
-            parts.extend(part for part in re.split(r"[/:@?&=#]+", rest) if len(part) >= 3)
+            parts.extend(part for part in re.split(r"[/:@?&=#]+", rest) if len(part) >= 4)
         return parts
 
     async def send(self, batch: Batch) -> Outcome:
-        title = self._templates.line("title.txt", batch)
-        body = self._templates.render("body.txt", batch).strip()
+        try:
+            title = self._templates.line("title.txt", batch)
+            body = self._templates.render("body.txt", batch).strip()
+        except ChannelError as exc:  # a broken template fails every time
+            return Outcome.failed(f"{self._name}: {exc}", secrets=self._secrets)
         return await asyncio.to_thread(self._notify, title, body)
 
     def _notify(self, title: str, body: str) -> Outcome:

@@ -95,7 +95,10 @@ class EmailChannel:
         return message
 
     async def send(self, batch: Batch) -> Outcome:
-        message = self.build(batch)
+        try:
+            message = self.build(batch)
+        except (ChannelError, ValueError) as exc:  # a broken template fails every time
+            return Outcome.failed(f"{self._name}: {exc}", secrets=self._secrets)
         return await asyncio.to_thread(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> Outcome:

@@ -21,19 +21,21 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from watcher.notify.errors import ChannelError
 from watcher.notify.message import Batch, JsonValue, Notice
 from watcher.notify.outcome import Outcome
-from watcher.notify.redact import redact_url
+from watcher.notify.redact import clean, redact_url
 
 TYPE_PREFIX = "io.watcher."
 EVENT_MEDIA_TYPE = "application/cloudevents+json"
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 RESPONSE_TEXT_LIMIT = 4096
 SECRET_PREFIX = "whsec_"
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 def default_source() -> str:
@@ -100,13 +102,23 @@ class WebhookChannel:
         timeout: float = 30.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        parsed = httpx.URL(url)
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            why = clean(str(exc), _url_secrets(url))
+            raise ChannelError(name or "webhook",
+                               f"{redact_url(url)!r} is not a valid URL: {why}") from exc
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ChannelError(name or "webhook", f"{redact_url(url)!r} is not an http(s) URL")
         self._name = name or f"webhook {parsed.host}"
         self._url = url
         self._key = secret_key(secret) if secret else None
         self._secret = secret
+        ours = {"content-type", "content-length", "host", *SIGNATURE_HEADERS}
+        clashes = sorted(key for key in (headers or {}) if key.lower() in ours)
+        if clashes:
+            raise ChannelError(self._name, f"header {clashes[0]!r} is set by watcher itself; "
+                               "remove it from the custom headers")
         self._headers = dict(headers or {})
         self.source = source or default_source()
         self._grouped = grouped
@@ -182,6 +194,15 @@ class WebhookChannel:
         if 300 <= status < 400:
             answered += " (redirects are not followed: configure the final URL)"
         return Outcome.failed(answered, secrets=self._secrets)
+
+
+def _url_secrets(url: str) -> list[str | None]:
+    try:
+        parts = urlsplit(url)
+        return [parts.username, parts.password, *parse_qs(parts.query).keys(),
+                *(value for values in parse_qs(parts.query).values() for value in values)]
+    except ValueError:
+        return [url]
 
 
 async def _start_of(response: httpx.Response) -> str:
