@@ -4,6 +4,7 @@ environment, exit codes, a timeout that kills the program and its children."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import stat
 import sys
@@ -131,3 +132,26 @@ def test_extra_environment_values_never_reach_the_error_text(tmp_path: Path) -> 
     assert outcome.error is not None
     assert "ci-tok-31337" not in outcome.error
     assert "token is ***" in outcome.error
+
+
+def test_a_cancelled_send_kills_the_command_and_every_child(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = tmp_path / "hang"
+    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}.tmp\n"
+                      f"mv {pids}.tmp {pids}\nsleep 300\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+    async def start_then_stop() -> None:
+        task = asyncio.create_task(CommandChannel([str(script)], timeout=60).send(three()))
+        deadline = asyncio.get_running_loop().time() + 10
+        while not pids.exists():  # poll for the program to have started its child
+            assert asyncio.get_running_loop().time() < deadline, "the command never started"
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(start_then_stop())
+    started = [int(pid) for pid in pids.read_text().split()]
+    wait_until(lambda: not any(_running(pid) for pid in started), timeout=5,
+               what="the command and its child to be gone")
