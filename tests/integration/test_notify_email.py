@@ -220,7 +220,7 @@ def test_a_password_is_never_sent_in_the_clear() -> None:
 
 
 def test_a_broken_template_fails_for_good_before_connecting(smtp: Any, tmp_path: Path) -> None:
-    from watcher.notify.templates import Templates
+    from watcher.notify.wording import Templates
 
     (tmp_path / "email.txt").write_text("{{ no_such_thing.at_all }}")
     inbox = Inbox()

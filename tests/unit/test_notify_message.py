@@ -12,8 +12,8 @@ from tests.support.receivers import NEW, OLD, notice, three
 from watcher.notify import Batch, Outcome, OutcomeKind
 from watcher.notify.errors import ChannelError
 from watcher.notify.redact import clean, redact_url
-from watcher.notify.templates import Templates
 from watcher.notify.webhook import retry_after_seconds
+from watcher.notify.wording import Templates
 
 
 def test_an_image_listed_twice_appears_once_and_the_batch_id_is_stable() -> None:

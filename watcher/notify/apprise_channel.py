@@ -17,7 +17,7 @@ from typing import Any
 from watcher.notify.errors import ChannelError
 from watcher.notify.message import Batch
 from watcher.notify.outcome import Outcome
-from watcher.notify.templates import Templates
+from watcher.notify.wording import Templates
 
 INSTALL_HINT = "install it with: pip install 'watcher[apprise]'"
 

@@ -108,6 +108,7 @@ class CommandChannel:
                                      secrets=secrets)
             except asyncio.CancelledError:
                 _kill_group(process.pid)
+                await process.wait()  # SIGKILL: at once; reaps it so nothing is left behind
                 raise
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*readers, return_exceptions=True),

@@ -21,7 +21,7 @@ from email.utils import formatdate, make_msgid
 from watcher.notify.errors import ChannelError
 from watcher.notify.message import Batch
 from watcher.notify.outcome import Outcome
-from watcher.notify.templates import Templates
+from watcher.notify.wording import Templates
 
 
 class Security(enum.Enum):
