@@ -1,7 +1,17 @@
-"""Notifiers: how watcher tells people about events, one module per channel (email, a
-webhook, a chat service).
+"""Notifiers: how watcher tells people and machines that a base image changed.
 
-A notifier turns an event into a message and sends it; it knows neither the store nor the
-registry client (the service hands it what to send and records the outcome). Empty for now:
-watcher does not send notifications yet.
+One module per channel (``email``, ``webhook``, ``command``, ``apprise_channel``), each taking a
+:class:`~watcher.notify.message.Batch` and answering an :class:`~watcher.notify.outcome.Outcome`
+(delivered, retry later, or failed for good). A channel never raises for a failed delivery.
+
+The service builds the messages; the notifiers know neither the store nor the registry client.
+This package may import ``watcher.core`` and ``watcher.errors`` only.
 """
+
+from __future__ import annotations
+
+from watcher.notify.channel import Channel
+from watcher.notify.message import Batch, Notice
+from watcher.notify.outcome import Outcome, OutcomeKind
+
+__all__ = ["Batch", "Channel", "Notice", "Outcome", "OutcomeKind"]
