@@ -152,6 +152,10 @@ def _assert_all_succeeded(results: list[tuple[int, str]]) -> None:
     for status, output in results:
         assert status == 0, output
         assert "error" not in output.lower(), output
+    # Each read the revision under the lock: one migrated, the others found it done.
+    said = sorted("upgraded from" if "upgraded from" in out else out for _, out in results)
+    assert said[-1] == "upgraded from", said
+    assert all("already at revision" in out for out in said[:-1]), said
 
 
 @pytest.mark.postgres

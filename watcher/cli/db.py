@@ -27,9 +27,8 @@ def upgrade(config_path: Path, database_url: str | None) -> None:
     """Apply this watcher's migrations; print the revision before and after."""
     url = read_config(config_path, database_url, state_only=True).database
     with Store.connect(url) as store:
-        before = store.current_revision()
-        store.upgrade()
-        after = store.current_revision()
+        # Read under the migration lock: of replicas started together, one says "upgraded".
+        before, after = store.upgrade()
         where = store.url
     if before == after:
         click.echo(f"{where}: already at revision {after} (head)")

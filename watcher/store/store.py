@@ -130,10 +130,11 @@ class Store:
             return migrate.current_revision(connection)
 
     @_storage_errors
-    def upgrade(self) -> None:
-        """Migrate the schema to the head revision, in one transaction."""
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Migrate the schema to the head revision, in one transaction; returns the revisions
+        (before, after) as this process found them under the migration lock."""
         with self._write_lock:
-            migrate.upgrade(self._engine)
+            return migrate.upgrade(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
