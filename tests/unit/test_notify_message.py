@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.receivers import NEW, OLD, notice, three
+from watcher.core.retry_after import parse_retry_after
 from watcher.notify import Batch, Outcome, OutcomeKind
 from watcher.notify.errors import ChannelError
 from watcher.notify.redact import clean, redact_url
-from watcher.notify.webhook import retry_after_seconds
 from watcher.notify.wording import Templates
 
 
@@ -75,10 +75,10 @@ def test_outcomes_clean_their_error_and_keep_a_retry_delay() -> None:
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
     now = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
-    assert retry_after_seconds("120", now) == 120
-    assert retry_after_seconds("Wed, 02 Dec 2026 15:01:30 GMT", now) == 90
-    assert retry_after_seconds("soon", now) is None
-    assert retry_after_seconds(None, now) is None
+    assert parse_retry_after("120", now=now) == 120
+    assert parse_retry_after("Wed, 02 Dec 2026 15:01:30 GMT", now=now) == 90
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None, now=now) is None
 
 
 def test_default_wording_names_count_first_images_and_what_to_do() -> None:

@@ -2,8 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from watcher.core.retry_after import parse_retry_after
 from watcher.registry import RateLimit
-from watcher.registry.headers import parse_link_next, parse_rate_limit, parse_retry_after
+from watcher.registry.headers import parse_link_next, parse_rate_limit
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

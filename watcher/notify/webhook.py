@@ -19,12 +19,11 @@ import json
 import socket
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from watcher.core.retry_after import parse_retry_after
 from watcher.notify.errors import ChannelError
 from watcher.notify.message import Batch, JsonValue, Notice
 from watcher.notify.outcome import Outcome
@@ -71,22 +70,6 @@ def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     """The Standard Webhooks ``webhook-signature`` value: ``v1,<base64 HMAC-SHA256>``."""
     signed = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: a number of seconds or an HTTP date; None when absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class WebhookChannel:
@@ -189,7 +172,7 @@ class WebhookChannel:
         answered = f"{where} answered {status}" + (f": {text}" if text else "")
         if status in (408, 429) or status >= 500:
             return Outcome.retry(answered, secrets=self._secrets,
-                                 retry_after=retry_after_seconds(
+                                 retry_after=parse_retry_after(
                                      response.headers.get("retry-after")))
         if 300 <= status < 400:
             answered += " (redirects are not followed: configure the final URL)"

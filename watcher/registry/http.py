@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from watcher.core.retry_after import parse_retry_after
 from watcher.errors import InvalidResponse, RegistryError, RegistryUnavailable
 from watcher.registry.failures import (
     MALFORMED,
@@ -21,7 +22,7 @@ from watcher.registry.failures import (
     transport_failure,
     worth_retrying,
 )
-from watcher.registry.headers import RateLimit, parse_rate_limit, parse_retry_after
+from watcher.registry.headers import RateLimit, parse_rate_limit
 from watcher.registry.settings import RegistrySettings
 
 log = logging.getLogger(__name__)
