@@ -35,6 +35,17 @@ _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
+_warned_unverified: set[str] = set()  # registries already warned about, in this process
+
+
+def _warn_unverified(registry: str, settings: RegistrySettings) -> None:
+    """Say once per registry and process that its certificates are not checked."""
+    if settings.tls is None or settings.tls.verify or registry in _warned_unverified:
+        return
+    _warned_unverified.add(registry)
+    log.warning("%s: TLS certificates are not verified (tls_verify = false): anyone between "
+                "watcher and this registry can read and change what it answers, and the "
+                "credentials sent to it; set ca_file to its CA instead", registry)
 
 
 class RegistryClient:
@@ -57,6 +68,8 @@ class RegistryClient:
         if self._default.credentials is not None:
             raise ConfigError("the default registry settings cannot carry credentials: they "
                               "would go to every registry", key="default.credentials")
+        # The transport applies the proxy environment variables itself (per registry, with
+        # the loopback rule); httpx's own reading of them would not reach aiohttp.
         self._http = httpx.AsyncClient(
             transport=transport or default_transport(), follow_redirects=False, trust_env=False
         )
@@ -116,8 +129,9 @@ class RegistryClient:
     def _host(self, ref: ImageReference) -> Host:
         host = self._hosts.get(ref.api_host)
         if host is None:
-            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host,
-                                                    self.settings_for(ref))
+            settings = self.settings_for(ref)
+            _warn_unverified(ref.registry, settings)
+            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host, settings)
         return host
 
     async def _resolve_now(
