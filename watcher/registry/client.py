@@ -29,20 +29,24 @@ from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
 from watcher.registry.http import Host, Requester, Sleep, read_bounded, retry_budget
 from watcher.registry.settings import RegistrySettings
+from watcher.registry.tls import TlsSettings
 from watcher.registry.transport import default_transport
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
-_warned_unverified: set[str] = set()  # registries already warned about, in this process
+# Registries already warned about in this process, with the settings (a config reloaded
+# with tls_verify = false again is said again, once).
+_warned_unverified: set[tuple[str, TlsSettings]] = set()
 
 
 def _warn_unverified(registry: str, settings: RegistrySettings) -> None:
     """Say once per registry and process that its certificates are not checked."""
-    if settings.tls is None or settings.tls.verify or registry in _warned_unverified:
+    tls = settings.tls
+    if tls is None or tls.verify or (registry, tls) in _warned_unverified:
         return
-    _warned_unverified.add(registry)
+    _warned_unverified.add((registry, tls))
     log.warning("%s: TLS certificates are not verified (tls_verify = false): anyone between "
                 "watcher and this registry can read and change what it answers, and the "
                 "credentials sent to it; set ca_file to its CA instead", registry)

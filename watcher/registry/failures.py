@@ -140,6 +140,9 @@ def transport_failure(
     settings, named in the hint when a certificate is refused."""
     if isinstance(exc, MALFORMED):
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if "HTTP request to an HTTPS server" in detail:
+            detail += (" (the registry speaks HTTPS: set insecure = false, or ca_file, in its "
+                       "[[registries]] entry)")
         return InvalidResponse(
             f"{what}: the registry sent a malformed response: {detail}",
             registry=registry, reference=reference,

@@ -16,6 +16,7 @@ turns into "the registry sent a malformed response".
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -70,21 +71,41 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             pool = self._pools[(tls, proxy)] = AiohttpTransport(
                 verify=tls.context if tls is not None else True,
                 limits=LIMITS,
-                proxy=httpx.Proxy(proxy) if proxy is not None else None,
+                proxy=_proxy(proxy) if proxy is not None else None,
             )
         if proxy is None:
             return await pool.handle_async_request(request)
+        if request.url.scheme == "http":
+            # Plain HTTP goes to the proxy as is (no CONNECT): the credentials go with it.
+            authorization = _proxy(proxy).headers.get("Proxy-Authorization")
+            if authorization is not None:
+                request.headers["Proxy-Authorization"] = authorization
         try:
-            return await pool.handle_async_request(request)
+            response = await pool.handle_async_request(request)
         except httpx.ProxyError as exc:
             # The message names the proxy, never its credentials.
             raise httpx.ProxyError(f"proxy {redact(proxy)}: {_detail(exc.__cause__ or exc)}",
                                    request=request) from exc
+        if response.status_code == 407:
+            await response.aclose()
+            raise httpx.ProxyError(f"proxy {redact(proxy)}: 407, message='Proxy "
+                                   "Authentication Required'", request=request)
+        return response
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+def _proxy(url: str) -> httpx.Proxy:
+    """A proxy whose credentials (if any) travel as a ``Proxy-Authorization`` header."""
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return httpx.Proxy(parsed)
+    token = base64.b64encode(f"{parsed.username}:{parsed.password}".encode()).decode()
+    return httpx.Proxy(parsed.copy_with(username=None, password=None),
+                       headers={"Proxy-Authorization": f"Basic {token}"})
 
 
 def _detail(exc: BaseException) -> str:
