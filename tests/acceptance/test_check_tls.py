@@ -138,7 +138,8 @@ def test_credentials_never_go_to_an_http_token_realm_of_an_https_registry(
     registry_tls_token: RunningRegistry, repository: str, tmp_path: Path
 ) -> None:
     tokens = registry_tls_token.token_server
-    assert tokens is not None and registry_tls_token.tls is not None
+    assert tokens is not None
+    assert registry_tls_token.tls is not None
     registry_tls_token.push.push_image(repository, "1")
     ref = str(registry_tls_token.ref(repository, "1"))
     tokens.reset_count()
@@ -199,7 +200,8 @@ def test_a_registry_proxy_with_credentials_is_used_and_never_shown(
         result, image = _check(_config(tmp_path, registry_open.host, [ref], proxy=url))
         assert result.exit_code == 0, (image["error"], proxy.authorizations)
         assert image["digest"] == digest
-        assert proxy.targets and set(proxy.targets) == {registry_open.host}
+        assert proxy.targets
+        assert set(proxy.targets) == {registry_open.host}
 
         wrong = proxy.url.replace("http://", "http://squid:wrong-password@")
         result, image = _check(_config(tmp_path, registry_open.host, [ref], proxy=wrong))

@@ -14,6 +14,7 @@ machine, whatever host it names.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -144,10 +145,8 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
         except OSError:
             pass
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     other = threading.Thread(target=copy, args=(b, a), daemon=True)
     other.start()
