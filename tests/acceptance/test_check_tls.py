@@ -32,7 +32,8 @@ def _unroute_logging() -> Iterator[None]:
 
 def _config(tmp_path: Path, host: str, refs: list[str], **registry: Any) -> Path:
     lines = ["[watcher]", f'database = "sqlite:///{tmp_path / "watcher.db"}"', "",
-             "[[registries]]", f'host = "{host}"', "retries = 0", 'timeout = "5s"']
+             "[[registries]]", f'host = "{host}"', 'timeout = "5s"']
+    registry.setdefault("retries", 0)
     lines += [f"{key} = {json.dumps(value)}" for key, value in registry.items()]
     for ref in refs:
         lines += ["", "[[images]]", f'ref = "{ref}"', "list_tags = false"]
@@ -208,5 +209,29 @@ def test_a_registry_proxy_with_credentials_is_used_and_never_shown(
         assert result.exit_code == 1
         assert f"cannot connect through proxy http://***@127.0.0.1:{proxy.port}" \
             in image["error"], image["error"]
-        assert "407" in image["error"]
+        assert "407 Proxy Authentication Required" in image["error"]
         assert "wrong-password" not in result.stdout + result.stderr
+
+
+def test_a_proxy_refusing_a_tunnel_is_named_without_its_credentials(
+    registry_tls: RunningRegistry, repository: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert registry_tls.tls is not None
+    registry_tls.push.push_image(repository, "1")
+    host = f"0.0.0.0:{registry_tls.port}"
+    config = _config(tmp_path, host, [f"{host}/{repository}:1"],
+                     ca_file=str(registry_tls.tls.ca), retries=2)
+    with ConnectProxy(credentials=("squid", "right")) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://squid:wrong@"))
+        monkeypatch.delenv("https_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        result, image = _check(config)
+        assert result.exit_code == 1
+        assert f"cannot connect through proxy http://***@127.0.0.1:{proxy.port}" \
+            in image["error"], image["error"]
+        assert "407 Proxy Authentication Required" in image["error"]
+        assert "attempts" not in image["error"]  # the same answer again: not retried
+        assert "wrong" not in image["error"]
+        assert len(proxy.authorizations) == 1  # asked once, with the URL's credentials

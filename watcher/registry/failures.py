@@ -94,9 +94,14 @@ def client_certificate_refused(exc: BaseException) -> bool:
     return any(alert in str(seen) for seen in _chain(exc) for alert in _CLIENT_CERTIFICATE_ALERTS)
 
 
+def proxy_refused(exc: BaseException) -> bool:
+    """The proxy wants other credentials (407): asking again will not change it."""
+    return isinstance(exc, httpx.ProxyError) and ": 407 " in str(exc)
+
+
 def worth_retrying(exc: BaseException) -> bool:
     return (not isinstance(exc, MALFORMED) and not tls_refused(exc)
-            and not client_certificate_refused(exc))
+            and not client_certificate_refused(exc) and not proxy_refused(exc))
 
 
 def _verify_message(exc: BaseException) -> str:

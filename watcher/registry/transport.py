@@ -84,12 +84,16 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             response = await pool.handle_async_request(request)
         except httpx.ProxyError as exc:
             # The message names the proxy, never its credentials.
-            raise httpx.ProxyError(f"proxy {redact(proxy)}: {_detail(exc.__cause__ or exc)}",
-                                   request=request) from exc
+            cause = exc.__cause__ or exc
+            status = getattr(cause, "status", None)
+            detail = _detail(cause)
+            if status and not detail.startswith(str(status)):
+                detail = f"{status} {detail}"
+            raise httpx.ProxyError(f"proxy {redact(proxy)}: {detail}", request=request) from exc
         if response.status_code == 407:
             await response.aclose()
-            raise httpx.ProxyError(f"proxy {redact(proxy)}: 407, message='Proxy "
-                                   "Authentication Required'", request=request)
+            raise httpx.ProxyError(f"proxy {redact(proxy)}: 407 Proxy Authentication Required",
+                                   request=request)
         return response
 
     async def aclose(self) -> None:
