@@ -42,6 +42,15 @@ def _config(tmp_path: Path, host: str, refs: list[str], **registry: Any) -> Path
     return path
 
 
+def _proxy_environment(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """Exactly these proxy variables, whatever the environment the tests run in has."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
 def _check(config: Path) -> tuple[Result, dict[str, Any]]:
     result = run("check", "--config", str(config), "--json")
     (image,) = result.json["images"]
@@ -167,9 +176,7 @@ def test_https_proxy_is_used_and_no_proxy_bypasses_it(
     config = _config(tmp_path, host, [f"{host}/{repository}:1"],
                      ca_file=str(registry_tls.tls.ca))
     with ConnectProxy() as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.delenv("https_proxy", raising=False)
-        monkeypatch.setenv("NO_PROXY", "example.com")
+        _proxy_environment(monkeypatch, HTTPS_PROXY=proxy.url, NO_PROXY="example.com")
         result, image = _check(config)
         assert result.exit_code == 0, image
         assert image["digest"] == digest
@@ -223,10 +230,8 @@ def test_a_proxy_refusing_a_tunnel_is_named_without_its_credentials(
     config = _config(tmp_path, host, [f"{host}/{repository}:1"],
                      ca_file=str(registry_tls.tls.ca), retries=2)
     with ConnectProxy(credentials=("squid", "right")) as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://squid:wrong@"))
-        monkeypatch.delenv("https_proxy", raising=False)
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
+        _proxy_environment(monkeypatch,
+                           HTTPS_PROXY=proxy.url.replace("http://", "http://squid:wrong@"))
         result, image = _check(config)
         assert result.exit_code == 1
         assert f"cannot connect through proxy http://***@127.0.0.1:{proxy.port}" \
@@ -235,3 +240,19 @@ def test_a_proxy_refusing_a_tunnel_is_named_without_its_credentials(
         assert "attempts" not in image["error"]  # the same answer again: not retried
         assert "wrong" not in image["error"]
         assert len(proxy.authorizations) == 1  # asked once, with the URL's credentials
+
+
+def test_http_proxy_carries_plain_http_to_an_insecure_registry(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = registry_open.push.push_image(repository, "1")
+    host = f"0.0.0.0:{registry_open.port}"
+    config = _config(tmp_path, host, [f"{host}/{repository}:1"], insecure=True)
+    with ConnectProxy() as proxy:
+        _proxy_environment(monkeypatch, http_proxy=f"127.0.0.1:{proxy.port}",
+                           HTTPS_PROXY="http://127.0.0.1:9")  # not for http:// URLs
+        result, image = _check(config)
+        assert result.exit_code == 0, image["error"]
+        assert image["digest"] == digest
+        assert set(proxy.targets) == {host}
