@@ -154,3 +154,13 @@ def test_a_proxy_keeps_its_credentials_out_of_errors_and_reprs(tmp_path: Path) -
     settings, _ = registry_settings(config)  # type: ignore[arg-type]
     assert settings["registry.corp:5000"].proxy == registry.proxy
     assert "hunter2" not in repr(settings)
+
+
+def test_a_ca_file_holding_a_ca_the_default_bundle_has_is_accepted(tmp_path: Path) -> None:
+    import certifi
+
+    first = certifi.contents().split("-----END CERTIFICATE-----")[0]
+    (tmp_path / "public.pem").write_text(first + "-----END CERTIFICATE-----\n")
+    config = _load(tmp_path, 'ca_file = "public.pem"')
+    (registry,) = config.registries  # type: ignore[attr-defined]
+    assert registry.tls.ca_file == str(tmp_path / "public.pem")

@@ -64,7 +64,7 @@ def load_tls(
         raise TlsError("is set but client_cert is not", key="client_key")
     if ca_file is not None and not verify:
         raise TlsError("a CA bundle has no use when certificates are not verified; "
-                          "set either ca_file or tls_verify = false", key="tls_verify")
+                       "set either ca_file or tls_verify = false", key="tls_verify")
     if verify:
         context = default_context()
     else:
@@ -73,13 +73,15 @@ def load_tls(
         context.verify_mode = ssl.CERT_NONE
     if ca_file is not None:
         _readable(ca_file, "ca_file")
+        # Counted alone: a CA the default bundle holds already counts too.
+        alone = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
-            before = context.cert_store_stats()["x509_ca"]
+            alone.load_verify_locations(cafile=ca_file)
             context.load_verify_locations(cafile=ca_file)
         except ssl.SSLError as exc:
             raise TlsError(f"{ca_file} is not a PEM CA bundle ({_reason(exc)})",
-                              key="ca_file") from None
-        if context.cert_store_stats()["x509_ca"] == before:
+                           key="ca_file") from None
+        if alone.cert_store_stats()["x509_ca"] == 0:
             raise TlsError(f"{ca_file} holds no CA certificate (a CA needs "
                               "basicConstraints CA:TRUE)", key="ca_file")
     if client_cert is not None:
