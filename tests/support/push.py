@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,10 +107,11 @@ class _RegistryAuth(httpx.Auth):
 class Pusher:
     """Pushes blobs, images, indexes; moves tags; deletes manifests. Close it (or use ``with``)."""
 
-    def __init__(self, url: str, *, username: str | None = None, password: str | None = None):
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 verify: ssl.SSLContext | bool = True):
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, auth=_RegistryAuth(username, password),
-                                  timeout=30.0)
+                                  timeout=30.0, verify=verify)
 
     def __enter__(self) -> Pusher:
         return self

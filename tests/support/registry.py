@@ -6,6 +6,11 @@ Session-scoped, one process per mode, started on first use:
 - ``registry_htpasswd``: HTTP Basic (bcrypt cost 4), user ``alice`` / ``wonderland``;
 - ``registry_token``: Docker-style token auth against :class:`TokenServer` (anonymous pull
   allowed; ``alice`` / ``wonderland`` may push). ``.token_server.requests`` counts tokens.
+- ``registry_tls``: no authentication, HTTPS with a certificate from the session's
+  :class:`~tests.support.tls.TestCA` (``.tls.ca`` is its PEM file);
+- ``registry_mtls``: the same, and the registry asks for a client certificate issued by that
+  CA (``.tls.client``);
+- ``registry_tls_token``: HTTPS, with token auth against a token server on plain HTTP.
 
 Each yields a :class:`RunningRegistry`: ``.host`` (``127.0.0.1:PORT``), ``.url``,
 ``.credentials()`` (watcher Credentials or None), ``.settings(**overrides)`` (RegistrySettings
@@ -25,6 +30,7 @@ import itertools
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
@@ -38,17 +44,53 @@ import pytest
 
 from tests.support import free_port, missing_component
 from tests.support.push import Pusher
+from tests.support.tls import Issued, TestCA
 from tests.support.tokenserver import ISSUER, SERVICE, TokenServer
 from watcher.core.reference import ImageReference
 from watcher.registry import Credentials, RegistrySettings
+from watcher.registry.tls import load_tls
 
 REGISTRY_BINARY = os.environ.get("WATCHER_TEST_REGISTRY", "/usr/bin/docker-registry")
 USERNAME, PASSWORD = "alice", "wonderland"
 _STORAGE_ROOT = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 _counter = itertools.count()
+TLS_MODES = ("tls", "mtls", "tls-token")
+_CA: TestCA | None = None
 
 
-def _config(mode: str, storage: Path, extra_auth: str) -> str:
+def session_ca() -> TestCA:
+    """The CA of this test session: it signs every TLS registry's certificate."""
+    global _CA
+    if _CA is None:
+        _CA = TestCA()
+    return _CA
+
+
+@dataclass(frozen=True)
+class RegistryTls:
+    """A TLS registry's files: the CA that signed it, its own certificate, a client one."""
+
+    ca: Path
+    server: Issued
+    client: Issued
+
+    def context(self) -> ssl.SSLContext:
+        """A client context trusting the CA and presenting the client certificate."""
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.load_cert_chain(self.client.cert, self.client.key)
+        return context
+
+
+def _tls_config(mode: str, tls: RegistryTls | None) -> str:
+    if tls is None:
+        return ""
+    text = (f"  tls:\n    certificate: {tls.server.cert}\n    key: {tls.server.key}\n")
+    if mode == "mtls":
+        text += f"    clientcas:\n      - {tls.ca}\n"
+    return text
+
+
+def _config(mode: str, storage: Path, extra_auth: str, tls: RegistryTls | None = None) -> str:
     return f"""version: 0.1
 log:
   level: warn
@@ -66,7 +108,7 @@ storage:
       enabled: false
 http:
   secret: watcher-test-secret-{mode}
-health:
+{_tls_config(mode, tls)}health:
   storagedriver:
     enabled: false
 {extra_auth}"""
@@ -80,6 +122,7 @@ class RunningRegistry:
     directory: Path
     port: int
     token_server: TokenServer | None = None
+    tls: RegistryTls | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _pusher: Pusher | None = field(default=None, repr=False)
 
@@ -89,26 +132,37 @@ class RunningRegistry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def authenticated(self) -> bool:
+        return self.mode in ("htpasswd", "token", "tls-token")
 
     @property
     def username(self) -> str | None:
-        return None if self.mode == "open" else USERNAME
+        return USERNAME if self.authenticated else None
 
     @property
     def password(self) -> str | None:
-        return None if self.mode == "open" else PASSWORD
+        return PASSWORD if self.authenticated else None
 
     def credentials(self) -> Credentials | None:
-        """Valid credentials for this registry (None in ``open`` mode)."""
-        if self.mode == "open":
+        """Valid credentials for this registry (None without authentication)."""
+        if not self.authenticated:
             return None
         return Credentials(username=USERNAME, password=PASSWORD)
 
     def settings(self, **overrides: object) -> RegistrySettings:
-        """RegistrySettings for this registry: plain HTTP allowed, valid credentials."""
+        """RegistrySettings for this registry: plain HTTP allowed (a TLS registry: its CA
+        trusted and, for ``mtls``, the client certificate), valid credentials."""
         values: dict[str, object] = {"host": self.host, "insecure": True,
                                      "credentials": self.credentials()}
+        if self.tls is not None:
+            client = self.tls.client if self.mode == "mtls" else None
+            values.update(insecure=False, tls=load_tls(
+                ca_file=str(self.tls.ca), client_cert=str(client.cert) if client else None,
+                client_key=str(client.key) if client else None,
+            ))
         values.update(overrides)
         return RegistrySettings(**values)  # type: ignore[arg-type]
 
@@ -120,7 +174,8 @@ class RunningRegistry:
     def push(self) -> Pusher:
         """A Pusher with push rights on this registry."""
         if self._pusher is None:
-            self._pusher = Pusher(self.url, username=self.username, password=self.password)
+            self._pusher = Pusher(self.url, username=self.username, password=self.password,
+                                  verify=self.tls.context() if self.tls else True)
         return self._pusher
 
     # -- process control ----------------------------------------------------------------------
@@ -167,7 +222,8 @@ class RunningRegistry:
 
     def _answers(self) -> bool:
         try:
-            httpx.get(f"{self.url}/v2/", timeout=0.5)
+            httpx.get(f"{self.url}/v2/", timeout=0.5,
+                      verify=self.tls.context() if self.tls else True)
         except httpx.TransportError:
             return False
         return True
@@ -183,7 +239,8 @@ class RunningRegistry:
 
 
 def start_registry(mode: str) -> RunningRegistry:
-    """Start a registry in ``mode`` (open, htpasswd, token) with its own config and storage."""
+    """Start a registry in ``mode`` (open, htpasswd, token, tls, mtls, tls-token) with its own
+    config and storage."""
     if not os.access(REGISTRY_BINARY, os.X_OK):
         missing_component(f"{REGISTRY_BINARY} is missing (apt-get install docker-registry)")
     directory = Path(tempfile.mkdtemp(prefix=f"watcher-registry-{mode}-", dir=_STORAGE_ROOT))
@@ -194,15 +251,20 @@ def start_registry(mode: str) -> RunningRegistry:
         (directory / "htpasswd").write_text(f"{USERNAME}:{hashed}\n")
         auth = (f"auth:\n  htpasswd:\n    realm: watcher-test-basic\n"
                 f"    path: {directory / 'htpasswd'}\n")
-    elif mode == "token":
+    elif mode in ("token", "tls-token"):
         token_server = TokenServer(directory, users={USERNAME: PASSWORD})
         token_server.start()
         auth = (f"auth:\n  token:\n    realm: {token_server.realm}\n    service: {SERVICE}\n"
                 f"    issuer: {ISSUER}\n    rootcertbundle: {token_server.rootcertbundle}\n")
-    elif mode != "open":
+    elif mode not in ("open", "tls", "mtls"):
         raise ValueError(f"unknown registry mode {mode!r}")
-    (directory / "config.yml").write_text(_config(mode, directory / "storage", auth))
-    running = RunningRegistry(mode, directory, free_port(), token_server)
+    tls = None
+    if mode in TLS_MODES:
+        ca = session_ca()
+        tls = RegistryTls(ca.write(directory / "ca.pem"), ca.issue(directory, "registry"),
+                          ca.issue(directory, "client", client=True))
+    (directory / "config.yml").write_text(_config(mode, directory / "storage", auth, tls))
+    running = RunningRegistry(mode, directory, free_port(), token_server, tls)
     try:
         running.start()
     except BaseException:
@@ -231,7 +293,8 @@ class RegistryFactory:
 
 @pytest.fixture(scope="session")
 def registry_factory() -> Iterator[RegistryFactory]:
-    """``registry_factory("open" | "htpasswd" | "token")`` → a session-wide RunningRegistry."""
+    """``registry_factory("open" | "htpasswd" | "token" | "tls" | "mtls" | "tls-token")`` →
+    a session-wide RunningRegistry."""
     factory = RegistryFactory()
     yield factory
     factory.close()
@@ -250,6 +313,24 @@ def registry_htpasswd(registry_factory: RegistryFactory) -> RunningRegistry:
 @pytest.fixture
 def registry_token(registry_factory: RegistryFactory) -> RunningRegistry:
     running = registry_factory("token")
+    assert running.token_server is not None
+    running.token_server.allow_anonymous = True
+    return running
+
+
+@pytest.fixture
+def registry_tls(registry_factory: RegistryFactory) -> RunningRegistry:
+    return registry_factory("tls")
+
+
+@pytest.fixture
+def registry_mtls(registry_factory: RegistryFactory) -> RunningRegistry:
+    return registry_factory("mtls")
+
+
+@pytest.fixture
+def registry_tls_token(registry_factory: RegistryFactory) -> RunningRegistry:
+    running = registry_factory("tls-token")
     assert running.token_server is not None
     running.token_server.allow_anonymous = True
     return running

@@ -20,6 +20,7 @@ from watcher.cli.common import (
 )
 from watcher.cli.output import output_width, use_colour
 from watcher.cli.status_text import render_status
+from watcher.config import registry_warnings
 from watcher.core.reference import parse_reference
 from watcher.core.status import DEFAULT_FAIL_ON, Concern, parse_fail_on
 from watcher.views.status import gate_failed, status_document, status_rows
@@ -70,14 +71,17 @@ def status(
     finally:
         store.close()
     rows = status_rows(statuses)
+    warnings = registry_warnings(config.registries)
     if as_json:
-        print_json(status_document(rows))
+        print_json({**status_document(rows), "warnings": warnings})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
         click.echo(
             render_status(rows, datetime.now(UTC), colour=use_colour(), width=output_width())
         )
+    for warning in [] if as_json else warnings:
+        click.echo(f"warning: {warning}")
     raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)
 
 

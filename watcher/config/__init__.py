@@ -31,6 +31,7 @@ from watcher.config.registries import (
     MAX_TIMEOUT,
     REGISTRY_KEYS,
     RegistryConfig,
+    registry_warnings,
 )
 
 __all__ = [
@@ -57,5 +58,6 @@ __all__ = [
     "parse_config",
     "parse_duration",
     "redact_url",
+    "registry_warnings",
     "relative_to_config",
 ]

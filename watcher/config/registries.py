@@ -1,4 +1,8 @@
-"""``[[registries]]``: how to talk to one registry host (credentials, limits, plain HTTP).
+"""``[[registries]]``: how to talk to one registry host (credentials, limits, plain HTTP,
+TLS, proxy).
+
+TLS files are read here, at load: a missing or invalid ``ca_file``, ``client_cert`` or
+``client_key`` fails at start, naming the file and the key, not at the first request.
 
 The defaults are the registry client's own (:class:`~watcher.registry.RegistrySettings`):
 they are written there once, and a registry entry or ``[watcher]`` key only overrides them.
@@ -6,13 +10,18 @@ they are written there once, and a registry entry or ``[watcher]`` key only over
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from watcher.config.paths import relative_to_config
 from watcher.config.reader import Reader
 from watcher.core.reference import canonical_host, is_loopback
+from watcher.errors import ConfigError
 from watcher.registry import RegistrySettings
+from watcher.registry.proxies import check_proxy_url
+from watcher.registry.tls import TlsError, TlsSettings, load_tls
 
 DEFAULTS = RegistrySettings()
 
@@ -40,7 +49,13 @@ REGISTRY_KEYS = (
     "retries",
     "max_tag_pages",
     "max_tags",
+    "ca_file",
+    "client_cert",
+    "client_key",
+    "tls_verify",
+    "proxy",
 )
+TLS_KEYS = ("ca_file", "client_cert", "client_key", "tls_verify")
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,48 @@ class RegistryConfig:
     retries: int = DEFAULTS.retries
     max_tag_pages: int = DEFAULTS.max_tag_pages
     max_tags: int = DEFAULTS.max_tags
+    tls: TlsSettings | None = None
+    proxy: str | None = field(default=None, repr=False)  # may hold credentials
+
+    @property
+    def warning(self) -> str | None:
+        """What an operator must know about this entry (certificates not verified)."""
+        if self.tls is not None and not self.tls.verify:
+            return (f"registry {self.host}: TLS certificates are not verified "
+                    "(tls_verify = false)")
+        return None
+
+
+def registry_warnings(registries: Iterable[RegistryConfig]) -> list[str]:
+    """One line per registry entry that weakens security, for ``watcher status``."""
+    return [r.warning for r in registries if r.warning is not None]
+
+
+def _tls(reader: Reader, item: Mapping[str, Any], where: str) -> TlsSettings | None:
+    if not any(key in item for key in TLS_KEYS):
+        return None
+    base = Path(reader.path) if reader.path else None
+    paths = {}
+    for key in ("ca_file", "client_cert", "client_key"):
+        value = reader.string(item, f"{where}.{key}")
+        if value is not None:
+            if not value.strip():
+                raise reader.error(f"{where}.{key}", "is empty")
+            paths[key] = str(relative_to_config(base, Path(value)))
+    try:
+        return load_tls(**paths, verify=reader.boolean(item, f"{where}.tls_verify", True))
+    except TlsError as exc:
+        raise reader.error(f"{where}.{exc.key}", exc.detail) from None
+
+
+def _proxy(reader: Reader, item: Mapping[str, Any], where: str) -> str | None:
+    value = reader.string(item, f"{where}.proxy")
+    if value is None:
+        return None
+    try:
+        return check_proxy_url(value, key=f"{where}.proxy")
+    except ConfigError as exc:
+        raise reader.error(f"{where}.proxy", exc.message.partition(": ")[2]) from None
 
 
 def parse_registry(
@@ -82,11 +139,20 @@ def parse_registry(
         raise reader.error(
             f"{where}.token", "use either a token or a username and password, not both"
         )
+    tls = _tls(reader, item, where)
+    # Loopback registries speak plain HTTP unless told otherwise (as with Docker), or TLS
+    # settings say they speak HTTPS.
+    insecure = reader.boolean(item, f"{where}.insecure", tls is None and is_loopback(host))
+    if insecure and tls is not None:
+        key = next(k for k in TLS_KEYS if k in item)
+        raise reader.error(f"{where}.{key}", "applies to HTTPS only, and insecure = true "
+                           "speaks plain HTTP to this registry; remove one of them")
     return RegistryConfig(
         # The same spelling as image references, or credentials for an alias never apply.
         host=canonical_host(host),
-        # Loopback registries speak plain HTTP unless told otherwise, as with Docker.
-        insecure=reader.boolean(item, f"{where}.insecure", is_loopback(host)),
+        insecure=insecure,
+        tls=tls,
+        proxy=_proxy(reader, item, where),
         username=username,
         password=password,
         token=token,

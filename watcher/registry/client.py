@@ -29,12 +29,27 @@ from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
 from watcher.registry.http import Host, Requester, Sleep, read_bounded, retry_budget
 from watcher.registry.settings import RegistrySettings
+from watcher.registry.tls import TlsSettings
 from watcher.registry.transport import default_transport
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
 _TAG_BYTES = 160  # generous bytes per tag in a tags/list page, to bound its size
+# Registries already warned about in this process, with the settings (a config reloaded
+# with tls_verify = false again is said again, once).
+_warned_unverified: set[tuple[str, TlsSettings]] = set()
+
+
+def _warn_unverified(registry: str, settings: RegistrySettings) -> None:
+    """Say once per registry and process that its certificates are not checked."""
+    tls = settings.tls
+    if tls is None or tls.verify or (registry, tls) in _warned_unverified:
+        return
+    _warned_unverified.add((registry, tls))
+    log.warning("%s: TLS certificates are not verified (tls_verify = false): anyone between "
+                "watcher and this registry can read and change what it answers, and the "
+                "credentials sent to it; set ca_file to its CA instead", registry)
 
 
 class RegistryClient:
@@ -57,6 +72,8 @@ class RegistryClient:
         if self._default.credentials is not None:
             raise ConfigError("the default registry settings cannot carry credentials: they "
                               "would go to every registry", key="default.credentials")
+        # The transport applies the proxy environment variables itself (per registry, with
+        # the loopback rule); httpx's own reading of them would not reach aiohttp.
         self._http = httpx.AsyncClient(
             transport=transport or default_transport(), follow_redirects=False, trust_env=False
         )
@@ -116,8 +133,9 @@ class RegistryClient:
     def _host(self, ref: ImageReference) -> Host:
         host = self._hosts.get(ref.api_host)
         if host is None:
-            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host,
-                                                    self.settings_for(ref))
+            settings = self.settings_for(ref)
+            _warn_unverified(ref.registry, settings)
+            host = self._hosts[ref.api_host] = Host(ref.registry, ref.api_host, settings)
         return host
 
     async def _resolve_now(

@@ -15,6 +15,7 @@ from watcher.errors import (
     RegistryUnavailable,
     Unauthorized,
 )
+from watcher.registry.tls import TlsSettings
 
 
 def error_for_status(
@@ -73,26 +74,90 @@ def tls_refused(exc: BaseException) -> bool:
     return False
 
 
+# TLS alerts a registry sends when it wants a client certificate, or refuses the one given.
+_CLIENT_CERTIFICATE_ALERTS = ("ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_REQUIRED",
+                              "ALERT_UNKNOWN_CA", "ALERT_CERTIFICATE_UNKNOWN",
+                              "ALERT_UNSUPPORTED_CERTIFICATE", "ALERT_ACCESS_DENIED")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def client_certificate_refused(exc: BaseException) -> bool:
+    """The registry ended the TLS handshake over the client certificate (none, or refused)."""
+    return any(alert in str(seen) for seen in _chain(exc) for alert in _CLIENT_CERTIFICATE_ALERTS)
+
+
+def proxy_refused(exc: BaseException) -> bool:
+    """The proxy wants other credentials (407): asking again will not change it."""
+    return isinstance(exc, httpx.ProxyError) and ": 407 " in str(exc)
+
+
 def worth_retrying(exc: BaseException) -> bool:
-    return not isinstance(exc, MALFORMED) and not tls_refused(exc)
+    return (not isinstance(exc, MALFORMED) and not tls_refused(exc)
+            and not client_certificate_refused(exc) and not proxy_refused(exc))
+
+
+def _verify_message(exc: BaseException) -> str:
+    for seen in _chain(exc):
+        message = getattr(seen, "verify_message", None)
+        if isinstance(seen, ssl.SSLCertVerificationError) and message:
+            return str(message)
+    return ""
+
+
+def untrusted(api_host: str, exc: BaseException, tls: TlsSettings | None) -> str:
+    """Why ``api_host``'s certificate was refused, and which setting would change that."""
+    reason = _verify_message(exc)
+    head = f"TLS certificate verify failed for {api_host}" + (f" ({reason})" if reason else "")
+    if "mismatch" in reason.lower():
+        return (f"{head}: the certificate is not issued for {api_host}; use the host name "
+                "the certificate names in the image reference")
+    if tls is not None and tls.ca_file is not None:
+        return (f"{head}: the certificate is signed neither by the CA in ca_file "
+                f"({tls.ca_file}) nor by a CA trusted by default; check that ca_file holds "
+                "the CA that issued the registry's certificate")
+    return (f"{head}: the registry's certificate is not signed by a CA this machine trusts; "
+            "set ca_file in its [[registries]] entry to the CA bundle (PEM) that signed it")
+
+
+def _client_certificate(api_host: str, tls: TlsSettings | None) -> str:
+    if tls is None or tls.client_cert is None:
+        return (f"the TLS handshake with {api_host} failed: the registry asks for a client "
+                "certificate (mutual TLS); set client_cert and client_key in its "
+                "[[registries]] entry")
+    return (f"the TLS handshake with {api_host} failed: the registry refused the client "
+            f"certificate in client_cert ({tls.client_cert}); check that a CA the registry "
+            "trusts issued it and that it has not expired")
 
 
 def transport_failure(
-    exc: BaseException, *, registry: str, api_host: str, reference: str | None, what: str
+    exc: BaseException, *, registry: str, api_host: str, reference: str | None, what: str,
+    tls: TlsSettings | None = None,
 ) -> RegistryError:
-    """The error for a request that got no usable HTTP answer."""
+    """The error for a request that got no usable HTTP answer; ``tls`` is the registry's TLS
+    settings, named in the hint when a certificate is refused."""
     if isinstance(exc, MALFORMED):
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if "HTTP request to an HTTPS server" in detail:
+            detail += (" (the registry speaks HTTPS: set insecure = false, or ca_file, in its "
+                       "[[registries]] entry)")
         return InvalidResponse(
             f"{what}: the registry sent a malformed response: {detail}",
             registry=registry, reference=reference,
         )
     if tls_refused(exc):
-        return RegistryUnavailable(
-            f"{what}: TLS certificate verify failed for {api_host}: the registry's "
-            "certificate is not trusted by this machine (add its CA to the system's trusted "
-            "certificates)", registry=registry, reference=reference,
-        )
+        return RegistryUnavailable(f"{what}: {untrusted(api_host, exc, tls)}",
+                                   registry=registry, reference=reference)
+    if client_certificate_refused(exc):
+        return RegistryUnavailable(f"{what}: {_client_certificate(api_host, tls)}",
+                                   registry=registry, reference=reference)
     return RegistryUnavailable(f"{what}: {describe(exc)}", registry=registry,
                                reference=reference)
 
@@ -100,6 +165,10 @@ def transport_failure(
 def describe(exc: BaseException) -> str:
     # Transports translate their errors into httpx's: judge by the original one, since the
     # aiohttp transport reports a dropped connection as a ConnectTimeout.
+    if isinstance(exc, httpx.ProxyError):
+        return f"cannot connect through {exc}"  # names the proxy, without credentials
+    if isinstance(exc, httpx.ProxyError):
+        return f"cannot connect through {exc}"  # names the proxy, without credentials
     root = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(root, TimeoutError) or "timeout" in type(root).__name__.lower():
         return "timed out"

@@ -24,6 +24,7 @@ from watcher.registry.failures import (
 )
 from watcher.registry.headers import RateLimit, parse_rate_limit
 from watcher.registry.settings import RegistrySettings
+from watcher.registry.transport import ROUTE, Route
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ class Host:
     semaphore: asyncio.Semaphore = field(init=False)
     rate_limit: RateLimit | None = None
     plain_http: bool = field(init=False)
+    route: Route = field(init=False)
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.settings.max_concurrency)
         self.plain_http = self.settings.plain_http(self.api_host)
+        self.route = Route(self.settings.tls, self.settings.proxy)
 
     @property
     def base_url(self) -> str:
@@ -182,14 +185,14 @@ class Requester:
         settings = host.settings
         request = self._client.build_request(
             method, url, headers=headers, content=content,
-            timeout=httpx.Timeout(settings.timeout),
+            timeout=httpx.Timeout(settings.timeout), extensions={ROUTE: host.route},
         )
         try:
             async with asyncio.timeout(settings.timeout * 2):
                 response = await self._client.send(request, stream=True)
         except (httpx.TransportError, TimeoutError) as exc:
-            failure = transport_failure(exc, registry=host.registry, api_host=host.api_host,
-                                        reference=reference, what=what)
+            failure = transport_failure(exc, registry=host.registry, api_host=url.netloc.decode(),
+                                        reference=reference, what=what, tls=settings.tls)
             if attempt >= settings.retries or not worth_retrying(exc):
                 if attempt:
                     failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)

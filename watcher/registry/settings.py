@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from watcher.core.reference import is_loopback
 from watcher.errors import ConfigError
+from watcher.registry.proxies import redact
+from watcher.registry.tls import TlsSettings
 
 MiB = 1024 * 1024
 
@@ -59,7 +61,13 @@ class RegistrySettings:
     credentials may travel over HTTP to it and to the token server it names. ``False``: the
     client speaks HTTPS and refuses to send credentials anywhere over plain HTTP. ``None`` (the
     default) decides as Docker does: plain HTTP for a loopback host (``localhost``,
-    ``127.0.0.0/8``, ``::1``), HTTPS for every other.
+    ``127.0.0.0/8``, ``::1``), HTTPS for every other; with ``tls`` set, HTTPS for every host.
+
+    ``tls`` (see :func:`~watcher.registry.tls.load_tls`): a private CA, a client certificate,
+    or no verification, for every request made for this registry (its token server and
+    redirects too). ``proxy``: the proxy URL all of those requests go through, loopback
+    hosts included; ``None`` uses ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``. Its
+    credentials never appear in a repr or a message.
 
     ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
     once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
@@ -82,6 +90,14 @@ class RegistrySettings:
     backoff_max: float = 10.0
     max_manifest_bytes: int = 4 * MiB
     max_config_bytes: int = 8 * MiB
+    tls: TlsSettings | None = None
+    proxy: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__
+                          if name != "proxy")
+        proxy = f", proxy={redact(self.proxy)!r}" if self.proxy is not None else ""
+        return f"RegistrySettings({shown}{proxy})"
 
     def __post_init__(self) -> None:
         checks = {
@@ -105,7 +121,9 @@ class RegistrySettings:
 
     def plain_http(self, api_host: str) -> bool:
         """Whether to speak plain HTTP to ``api_host`` (see ``insecure``)."""
-        return self.insecure if self.insecure is not None else is_loopback(api_host)
+        if self.insecure is not None:
+            return self.insecure
+        return self.tls is None and is_loopback(api_host)
 
     def scheme(self, api_host: str) -> str:
         return "http" if self.plain_http(api_host) else "https"

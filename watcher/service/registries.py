@@ -60,6 +60,8 @@ def registry_settings(
             retries=registry.retries,
             max_tag_pages=registry.max_tag_pages,
             max_tags=registry.max_tags,
+            tls=registry.tls,
+            proxy=registry.proxy,
         )
     return settings, default
 
