@@ -281,15 +281,17 @@ class DeliveryWorker:
 
     async def _send_channel(self, name: str, sends: Sequence[_Send],
                             deadline: float | None) -> DeliveryReport:
+        """Send ``name``'s batches in order, recording each one's attempts as soon as it is
+        answered: a crash resends at most the batch on the wire."""
         channel = self._channels[name]
         report = DeliveryReport()
-        results: list[AttemptResult] = []
+        skipped: list[AttemptResult] = []
         failing: Outcome | None = None
         for index, send in enumerate(sends):
             if failing is not None:
-                skipped = Outcome(OutcomeKind.RETRY, f"not sent: {name} is failing: "
-                                  f"{failing.error}", failing.retry_after)
-                results.extend(self._results(send, skipped, report))
+                later = Outcome(OutcomeKind.RETRY, f"not sent: {name} is failing: "
+                                f"{failing.error}", failing.retry_after)
+                skipped.extend(self._results(send, later, report))
                 continue
             if self._stopping or (deadline is not None and time.monotonic() >= deadline):
                 report.left += sum(len(s.deliveries) for s in sends[index:])
@@ -298,11 +300,12 @@ class DeliveryWorker:
             if outcome is None:  # cut short by the deadline: stays due
                 report.left += sum(len(s.deliveries) for s in sends[index:])
                 break
-            results.extend(self._results(send, outcome, report))
+            await asyncio.to_thread(self._store.record_attempts,
+                                    list(self._results(send, outcome, report)))
             if outcome.kind is OutcomeKind.RETRY:
                 failing = outcome
-        if results:
-            await asyncio.to_thread(self._store.record_attempts, results)
+        if skipped:
+            await asyncio.to_thread(self._store.record_attempts, skipped)
         return report
 
     async def _send_one(self, channel: Channel, send: _Send,
