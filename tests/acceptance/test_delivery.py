@@ -4,6 +4,7 @@ nothing; the soak window turns two moves into one notice and a move back into no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -13,10 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import wait_until
@@ -78,12 +79,12 @@ class SlowHook:
 
 
 @pytest.fixture
-def fleet(registry_open: RunningRegistry, repository: str) -> Iterator[list[str]]:
+def fleet(registry_open: RunningRegistry, repository: str) -> list[str]:
     refs = []
     for i in range(8):
         registry_open.push.push_image(f"{repository}/i{i}", "1")
         refs.append(str(registry_open.ref(f"{repository}/i{i}", "1")))
-    yield refs
+    return refs
 
 
 def move_all(registry: RunningRegistry, refs: list[str]) -> None:
@@ -116,7 +117,7 @@ def test_watcher_check_killed_during_delivery_loses_nothing(
             try:
                 # Kill once the first notices are on the wire, at a seeded random point.
                 already = len(hook.hits)
-                wait_until(lambda a=already: process.poll() is not None or len(hook.hits) > a,
+                wait_until(lambda a=already, p=process: p.poll() is not None or len(hook.hits) > a,
                            timeout=60, what="a notice sent")
                 threading.Event().wait(rng.uniform(0.0, 0.4))
                 if process.poll() is None:
@@ -159,8 +160,9 @@ def test_watcher_run_killed_during_delivery_resumes_on_restart(
                                            stdout=out, stderr=out)
             try:
                 already = len(hook.hits)
-                wait_until(lambda a=already: process.poll() is not None or len(hook.hits) > a
-                           or all_delivered(db), timeout=60, what="a notice sent")
+                wait_until(lambda a=already, p=process: p.poll() is not None
+                           or len(hook.hits) > a or all_delivered(db),
+                           timeout=60, what="a notice sent")
                 threading.Event().wait(rng.uniform(0.0, 0.4))
                 if process.poll() is None:
                     process.send_signal(signal.SIGKILL)
@@ -223,7 +225,6 @@ def test_soak_two_moves_give_one_net_notice_and_a_move_back_gives_none(
     registry_open: RunningRegistry, repository: str, tmp_path: Path
 ) -> None:
     """With ``soak = "1h"`` and a test clock: rounds at 0, 10 and 20 minutes."""
-    import asyncio
 
     push = registry_open.push
     moving, back = f"{repository}/moving", f"{repository}/back"
@@ -269,8 +270,6 @@ def test_soak_two_moves_give_one_net_notice_and_a_move_back_gives_none(
 
 def _manifest(registry: RunningRegistry, repository: str, digest: str) -> tuple[bytes, str]:
     """The manifest stored under ``digest``, to push it again under the tag."""
-    import httpx
-
     response = httpx.get(f"{registry.url}/v2/{repository}/manifests/{digest}",
                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     response.raise_for_status()
