@@ -274,3 +274,91 @@ def _manifest(registry: RunningRegistry, repository: str, digest: str) -> tuple[
                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     response.raise_for_status()
     return response.content, response.headers["content-type"]
+
+
+class GateHook:
+    """A receiver that holds each request until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def __call__(self, hit: Hit) -> tuple[int, dict[str, str], bytes]:
+        self.release.wait(60)
+        return 204, {}, b""
+
+
+def _daemon(config: Path, log: Path, *options: str) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([*WATCHER, "run", "--config", str(config), *options],
+                                stdout=out, stderr=out)
+
+
+@pytest.mark.registry
+def test_run_stop_waits_for_the_send_in_flight(
+    registry_open: RunningRegistry, fleet: list[str], tmp_path: Path
+) -> None:
+    db, log, gate = tmp_path / "watcher.db", tmp_path / "daemon.log", GateHook()
+    with HookReceiver(gate) as hook:
+        config = write(tmp_path / "watcher.toml", registry_open, fleet[:1], db, hook.url)
+        subprocess.run([*WATCHER, "check", "--config", str(config)], capture_output=True,
+                       timeout=60, check=False)
+        move_all(registry_open, fleet[:1])
+        process = _daemon(config, log, "--stop-timeout", "30s")
+        try:
+            wait_until(lambda: len(hook.hits) == 1, timeout=60, what="the send in flight")
+            os.kill(process.pid, signal.SIGTERM)
+            wait_until(lambda: '"stopping"' in log.read_text(), timeout=30, what="stopping")
+            gate.release.set()
+            assert process.wait(timeout=30) == 0
+        finally:
+            gate.release.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert stored(db, "SELECT state FROM deliveries") == [("delivered",)]
+
+
+@pytest.mark.registry
+def test_run_stop_is_bounded_and_the_send_stays_due(
+    registry_open: RunningRegistry, fleet: list[str], tmp_path: Path
+) -> None:
+    db, log, gate = tmp_path / "watcher.db", tmp_path / "daemon.log", GateHook()
+    with HookReceiver(gate) as hook:
+        config = write(tmp_path / "watcher.toml", registry_open, fleet[:1], db, hook.url)
+        subprocess.run([*WATCHER, "check", "--config", str(config)], capture_output=True,
+                       timeout=60, check=False)
+        move_all(registry_open, fleet[:1])
+        process = _daemon(config, log, "--stop-timeout", "1s")
+        try:
+            wait_until(lambda: len(hook.hits) == 1, timeout=60, what="the send in flight")
+            os.kill(process.pid, signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            gate.release.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "sends still running at the stop timeout were abandoned" in log.read_text()
+    assert stored(db, "SELECT state, attempts FROM deliveries") == [("pending", 0)]
+
+
+@pytest.mark.registry
+def test_check_delivery_is_bounded_by_its_timeout(
+    registry_open: RunningRegistry, fleet: list[str], tmp_path: Path
+) -> None:
+    db, gate = tmp_path / "watcher.db", GateHook()
+    with HookReceiver(gate) as hook:
+        config = write(tmp_path / "watcher.toml", registry_open, fleet[:1], db, hook.url)
+        check = [*WATCHER, "check", "--config", str(config)]
+        subprocess.run(check, capture_output=True, timeout=60, check=False)
+        move_all(registry_open, fleet[:1])
+        started = time.monotonic()
+        result = subprocess.run([*check, "--deliver-timeout", "1s"], capture_output=True,
+                                text=True, timeout=60, check=False)
+        took = time.monotonic() - started
+        gate.release.set()
+        assert len(hook.hits) == 1
+    assert result.returncode == 0, result.stderr
+    assert took < 15
+    assert "1 left for the next run" in result.stderr
+    assert stored(db, "SELECT state, attempts FROM deliveries") == [("pending", 0)]
