@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from watcher.core.events import Event
 from watcher.views.check import event_document
@@ -27,6 +27,9 @@ DELIVERY_STATES = (PENDING, DELIVERED, FAILED, EXPIRED, SUPERSEDED)
 # A person has to look at these: they will not be sent without `watcher events retry`.
 FAILING_STATES = frozenset({FAILED, EXPIRED})
 RETRYABLE_STATES = FAILING_STATES
+
+State = TypeVar("State", bound=str)  # ``DeliveryState`` (a StrEnum), or plain text
+Counts: TypeAlias = Mapping[str, Mapping[State, int]]  # channel -> state -> deliveries
 
 
 class DeliveryRecord(Protocol):
@@ -154,19 +157,29 @@ def delivery_note(delivery: DeliveryRecord) -> str | None:
     return None
 
 
-def counts_document(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    """``deliveries`` in ``watcher status --json``: every state counted, per channel."""
+def plain_counts(counts: Counts[State]) -> dict[str, dict[str, int]]:
+    """The store's counts per channel and state, with plain strings for the states."""
     return {
-        channel: {state: int(counts[channel].get(state, 0)) for state in DELIVERY_STATES}
-        for channel in sorted(counts)
+        channel: {str(state): int(n) for state, n in states.items()}
+        for channel, states in counts.items()
     }
 
 
-def attention_lines(counts: Mapping[str, Mapping[str, int]]) -> list[tuple[str, str]]:
+def counts_document(counts: Counts[State]) -> dict[str, dict[str, int]]:
+    """``deliveries`` in ``watcher status --json``: every state counted, per channel."""
+    plain = plain_counts(counts)
+    return {
+        channel: {state: plain[channel].get(state, 0) for state in DELIVERY_STATES}
+        for channel in sorted(plain)
+    }
+
+
+def attention_lines(counts: Counts[State]) -> list[tuple[str, str]]:
     """``(channel, what is wrong)`` for each channel with undelivered or failing deliveries."""
+    plain = plain_counts(counts)
     lines = []
-    for channel in sorted(counts):
-        states = counts[channel]
+    for channel in sorted(plain):
+        states = plain[channel]
         parts = []
         if states.get(PENDING, 0):
             parts.append(f"{states[PENDING]} undelivered")
@@ -178,5 +191,7 @@ def attention_lines(counts: Mapping[str, Mapping[str, int]]) -> list[tuple[str, 
     return lines
 
 
-def has_failing(counts: Mapping[str, Mapping[str, int]]) -> bool:
-    return any(states.get(s, 0) for states in counts.values() for s in FAILING_STATES)
+def has_failing(counts: Counts[State]) -> bool:
+    return any(
+        states.get(s, 0) for states in plain_counts(counts).values() for s in FAILING_STATES
+    )
