@@ -9,8 +9,9 @@
     │   ├── RateLimited               429 after the retries allowed (carries Retry-After)
     │   ├── RegistryUnavailable       connection errors, timeouts, 5xx after retries
     │   └── InvalidResponse           the registry answered something we cannot trust or parse
-    └── StorageError                  the database cannot be used
-        └── DatabaseTooNew            the database was migrated by a newer watcher
+    ├── StorageError                  the database cannot be used
+    │   └── DatabaseTooNew            the database was migrated by a newer watcher
+    └── DeliveryError                 a delivery cannot be changed as asked (names its id)
 
 Lower-level exceptions (httpx, SQLAlchemy) are translated once, at the module boundary,
 with ``raise ... from exc``. A message always says what failed and, where it helps, what to do.
@@ -103,6 +104,10 @@ class InvalidResponse(RegistryError):
 
 class StorageError(WatcherError):
     """The database cannot be used."""
+
+
+class DeliveryError(WatcherError):
+    """A delivery cannot be changed as asked (unknown id, not in a state that allows it)."""
 
 
 class DatabaseTooNew(StorageError):

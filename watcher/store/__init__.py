@@ -4,11 +4,32 @@ Store          the API the check service and the CLI use
 ImageStatus    an image and its pending events, for ``watcher status``
 StoredEvent    a core Event as recorded, with when a user acknowledged it
 EventState     pending until acknowledged
+Delivery       one event for one channel in the outbox (DeliveryState, DeliveryAttempt,
+               AttemptResult: what the delivery worker reports back)
 """
 
 from __future__ import annotations
 
-from watcher.store.records import EventState, ImageStatus, StoredEvent
+from watcher.store.records import (
+    AttemptOutcome,
+    AttemptResult,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    EventState,
+    ImageStatus,
+    StoredEvent,
+)
 from watcher.store.store import Store
 
-__all__ = ["EventState", "ImageStatus", "Store", "StoredEvent"]
+__all__ = [
+    "AttemptOutcome",
+    "AttemptResult",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "EventState",
+    "ImageStatus",
+    "Store",
+    "StoredEvent",
+]

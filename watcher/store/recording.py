@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from watcher.core.changes import CheckDecision
+from watcher.core.changes import CheckDecision, Event
 from watcher.store import codec
 from watcher.store.schema import events, history, images
 
@@ -32,8 +32,11 @@ def check_rows(decision: CheckDecision) -> None:
 
 def write(
     connection: Connection, decision: CheckDecision, existing: tuple[int, int] | None
-) -> None:
-    """Write ``decision`` for the image row ``existing`` (id, stored change counter)."""
+) -> tuple[int, list[Event]]:
+    """Write ``decision`` for the image row ``existing`` (id, stored change counter).
+
+    Returns the image's row id and the events written now (not those already stored).
+    """
     state = decision.image
     if existing is None:
         result = connection.execute(insert(images).values(codec.new_image(state, now())))
@@ -54,6 +57,7 @@ def write(
                 for e in decision.history
             ],
         )
+    written: list[Event] = []
     if decision.events:
         ids = [event.id for event in decision.events]
         stored = set(connection.scalars(select(events.c.id).where(events.c.id.in_(ids))))
@@ -62,9 +66,11 @@ def write(
             if event.id in stored:
                 continue
             stored.add(event.id)
+            written.append(event)
             rows.append(codec.event_values(event, image_id))
         if rows:
             connection.execute(insert(events), rows)
+    return image_id, written
 
 
 def insert_new_images(connection: Connection) -> Insert:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from watcher.core.changes import Event, ImageState
 
@@ -44,3 +45,66 @@ class ImageStatus:
     @property
     def ref(self) -> str:
         return self.state.ref
+
+
+class DeliveryState(StrEnum):
+    """Whether one channel has been told about one event."""
+
+    PENDING = "pending"  # soaking, due, or waiting to retry
+    DELIVERED = "delivered"
+    FAILED = "failed"  # for good: the channel refused it (a 400, a bad address)
+    EXPIRED = "expired"  # failed for the whole retry window
+    SUPERSEDED = "superseded"  # replaced within the soak window; ``note`` says why
+
+
+class AttemptOutcome(StrEnum):
+    """What one attempt to send came to, as recorded."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
+    EXPIRED = "expired"  # a retry that would fall past the retry window
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event for one channel. ``event`` carries the payload to send: the net change when
+    the soak window superseded earlier ones."""
+
+    id: int
+    event: Event
+    channel: str
+    state: DeliveryState
+    round_id: str
+    not_before: datetime
+    expires_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One try to send a delivery."""
+
+    delivery_id: int
+    at: datetime
+    outcome: AttemptOutcome
+    error: str | None
+
+
+class AttemptResult(NamedTuple):
+    """What the delivery worker reports for one delivery, for ``Store.record_attempts``.
+
+    ``next_attempt_at`` matters for a retry: past the delivery's ``expires_at`` (or None) the
+    delivery expires instead.
+    """
+
+    delivery_id: int
+    at: datetime
+    outcome: AttemptOutcome | str
+    error: str | None = None
+    next_attempt_at: datetime | None = None

@@ -7,6 +7,8 @@ can be built from it and a test can assert that the two never drift apart.
     images    one row per tracked reference: the ``ImageState`` fields plus an ``active`` flag
     history   append-only: one row per check that changed something (``HistoryEntry``)
     events    things to tell a user (``Event``); pending until ``acknowledged_at`` is set
+    deliveries          the outbox: one row per (event, channel) and whether it was sent
+    delivery_attempts   append-only: each try to send a delivery, its outcome and error
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -30,6 +32,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -50,6 +53,9 @@ TAG_LENGTH = 128
 DIGEST_LENGTH = 255
 KIND_LENGTH = 32
 EVENT_ID_LENGTH = 64
+CHANNEL_LENGTH = 128
+ROUND_ID_LENGTH = 64
+STATE_LENGTH = 16
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -169,4 +175,49 @@ events = Table(
     Column("acknowledged_at", UTCDateTime),
     Index(None, "acknowledged_at", "image_id"),
     Index(None, "image_id", "created_at"),
+)
+
+# Revision 0004: the outbox.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "event_id",
+        String(EVENT_ID_LENGTH),
+        ForeignKey("events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(CHANNEL_LENGTH), nullable=False),
+    Column("state", String(STATE_LENGTH), nullable=False),
+    Column("round_id", String(ROUND_ID_LENGTH), nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("note", Text),
+    # The payload to send when it is not the event's own (a net change after a supersede).
+    Column("data", JSON),
+    UniqueConstraint("event_id", "channel"),
+    Index(None, "state", "not_before"),
+    Index(None, "channel", "state"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "delivery_id",
+        Integer,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("outcome", String(STATE_LENGTH), nullable=False),
+    Column("error", Text),
+    Index(None, "delivery_id", "at"),
 )

@@ -7,13 +7,12 @@ IMMEDIATE on SQLite), reads through ``engine.reading``; SQLAlchemy errors are tr
 
 from __future__ import annotations
 
-import functools
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,14 +24,14 @@ from watcher.core.changes import (
     HistoryKind,
     ImageState,
 )
+from watcher.core.delivery import Route
 from watcher.errors import StorageError
-from watcher.store import codec, existing, migrate, recording
+from watcher.store import codec, existing, migrate, outbox, recording
+from watcher.store.delivering import DeliveryMethods
 from watcher.store.engine import advisory_lock, create, mask, reading, writing
+from watcher.store.guard import storage_errors as _storage_errors
 from watcher.store.records import EventState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # Keeps IN (...) lists well below every database's limit on bound parameters.
 _CHUNK = 500
@@ -40,22 +39,7 @@ _CHUNK = 500
 SYNC_IMAGES_LOCK = 0x7761_7463_6865_7201
 
 
-def _storage_errors(
-    method: Callable[Concatenate[Store, P], R],
-) -> Callable[Concatenate[Store, P], R]:
-    """Translate SQLAlchemy's errors into StorageError, naming the database."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise StorageError(self._describe(exc)) from exc
-
-    return wrapper
-
-
-class Store:
+class Store(DeliveryMethods):
     """watcher's database. Open with ``Store.open(url)``; close with ``close()``.
 
     Thread-safe: the engine pools connections, and writes from one process are serialised
@@ -233,7 +217,14 @@ class Store:
 
     @_storage_errors
     def record(
-        self, ref: str, decide: Callable[[ImageState], CheckDecision | None]
+        self,
+        ref: str,
+        decide: Callable[[ImageState], CheckDecision | None],
+        *,
+        routes: Sequence[Route] = (),
+        round_id: str | None = None,
+        soak: float = 0.0,
+        now: datetime | None = None,
     ) -> CheckDecision | None:
         """Decide against the image's state as stored now, and record it, in ONE transaction.
 
@@ -244,6 +235,12 @@ class Store:
         ``decide`` gets an empty ``ImageState`` for an image never stored (its row is created
         first, so two writers adding one image at once also queue on its lock); it returns
         None to record nothing.
+
+        With ``routes`` (the configured channels' subscriptions) each event recorded now also
+        gets one delivery row per route that subscribes to it, in the same transaction, tagged
+        with ``round_id`` (the deliveries of one round go out together). ``soak`` is the image's
+        soak window in seconds (a route's own wins); at ``now`` (the check's time) a change still
+        inside its window supersedes the ones before it (``core.delivery``).
         """
         locked = codec.STATE.add_columns(images.c.id).where(images.c.ref == ref).with_for_update()
         with self._writing() as connection:
@@ -259,7 +256,9 @@ class Store:
             recording.check_rows(decision)
             if decision.image.ref != ref:
                 raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
-            recording.write(connection, decision, (row[-1], current.changes))
+            image_id, written = recording.write(connection, decision, (row[-1], current.changes))
+            outbox.add(connection, image_id, decision, written, routes=routes,
+                       round_id=round_id or uuid.uuid4().hex, soak=soak, now=now or _now())
             return decision
 
     # -- reading ----------------------------------------------------------------------------
