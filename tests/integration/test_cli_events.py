@@ -12,7 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import main
-from watcher.core.changes import CheckDecision, EventKind, ImageState, Observation, WatchPolicy, decide
+from watcher.core.changes import (
+    CheckDecision,
+    EventKind,
+    ImageState,
+    Observation,
+    WatchPolicy,
+    decide,
+)
 from watcher.core.delivery import Route
 from watcher.core.observation import OCI_INDEX, ManifestObservation
 from watcher.store import AttemptResult, DeliveryState, Store
