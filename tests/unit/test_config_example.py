@@ -8,6 +8,13 @@ from pathlib import Path
 import pytest
 
 from watcher.config import IMAGE_KEYS, REGISTRY_KEYS, WATCHER_KEYS, load_config
+from watcher.config.notify import (
+    APPRISE_KEYS,
+    COMMAND_KEYS,
+    EMAIL_KEYS,
+    NOTIFY_KEYS,
+    WEBHOOK_KEYS,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -23,7 +30,7 @@ def _documented_keys(table: str) -> set[str]:
     keys: set[str] = set()
     current = None
     for line in EXAMPLE.read_text().splitlines():
-        header = re.fullmatch(r"\[\[?(\w+)\]\]?", line.strip())
+        header = re.fullmatch(r"#?\s*\[\[?([\w.]+)\]\]?.*", line.strip())
         if header:
             current = header[1]
             continue
@@ -35,7 +42,17 @@ def _documented_keys(table: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("table", "accepted"),
-    [("watcher", WATCHER_KEYS), ("registries", REGISTRY_KEYS), ("images", IMAGE_KEYS)],
+    [
+        ("watcher", WATCHER_KEYS),
+        ("registries", REGISTRY_KEYS),
+        ("images", IMAGE_KEYS),
+        ("notify", tuple(k for k in NOTIFY_KEYS if k not in ("webhook", "email", "command",
+                                                               "apprise"))),
+        ("notify.webhook", WEBHOOK_KEYS),
+        ("notify.email", EMAIL_KEYS),
+        ("notify.command", COMMAND_KEYS),
+        ("notify.apprise", APPRISE_KEYS),
+    ],
 )
 def test_every_key_is_documented(table: str, accepted: tuple[str, ...]) -> None:
     documented = _documented_keys(table)

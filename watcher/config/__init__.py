@@ -5,6 +5,7 @@
 - ``paths``: paths relative to the config file, database URLs checked before use;
 - ``registries``: ``[[registries]]`` entries (``RegistryConfig``; defaults from the client's);
 - ``images``: ``[[images]]`` entries (``TrackedImage``);
+- ``notify``: ``[notify]`` and its channels (``ChannelConfig``: settings and route);
 - ``docker``: credentials from Docker's ``config.json`` and its credential helpers.
 
 Callers import from here: ``from watcher.config import Config, load_config``.
@@ -21,6 +22,14 @@ from watcher.config.file import (
     parse_config,
 )
 from watcher.config.images import IMAGE_KEYS, TrackedImage
+from watcher.config.notify import (
+    NOTIFY_KEYS,
+    AppriseSettings,
+    ChannelConfig,
+    CommandSettings,
+    EmailSettings,
+    WebhookSettings,
+)
 from watcher.config.paths import database_url, redact_url, relative_to_config
 from watcher.config.reader import format_duration, parse_duration
 from watcher.config.registries import (
@@ -43,11 +52,17 @@ __all__ = [
     "MAX_TAGS",
     "MAX_TAG_PAGES",
     "MAX_TIMEOUT",
+    "NOTIFY_KEYS",
     "REGISTRY_KEYS",
     "WATCHER_KEYS",
+    "AppriseSettings",
+    "ChannelConfig",
+    "CommandSettings",
     "Config",
+    "EmailSettings",
     "RegistryConfig",
     "TrackedImage",
+    "WebhookSettings",
     "credentials_for",
     "database_url",
     "default_config_path",

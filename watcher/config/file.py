@@ -1,6 +1,6 @@
 """The config file: TOML, validated once at load, every error naming file and key.
 
-``[watcher]`` is read here; ``[[registries]]`` and ``[[images]]`` entries by their own
+``[watcher]`` is read here; ``[[registries]]``, ``[[images]]`` and ``[notify]`` by their own
 modules. Secrets may stay out of the file (see :mod:`watcher.config.reader`).
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config.images import TrackedImage, parse_image
+from watcher.config.notify import ChannelConfig, parse_notify
 from watcher.config.paths import database_url, relative_to_config
 from watcher.config.reader import Reader
 from watcher.config.registries import (
@@ -52,6 +53,10 @@ class Config:
     docker_config: Path | None = None
     registries: tuple[RegistryConfig, ...] = ()
     images: tuple[TrackedImage, ...] = ()
+    # [notify]: the channels (each with its route), the global soak window, the templates.
+    channels: tuple[ChannelConfig, ...] = ()
+    soak: float = 0.0
+    templates: Path | None = None
 
     def registry(self, host: str) -> RegistryConfig | None:
         return next((r for r in self.registries if r.host == host), None)
@@ -77,7 +82,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
     reader = Reader(path)
-    reader.keys(raw, "", ("watcher", "registries", "images"))
+    reader.keys(raw, "", ("watcher", "registries", "images", "notify"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
     concurrency = reader.positive_int(
@@ -97,6 +102,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         for i, item in enumerate(reader.array_of_tables(raw, "images"))
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
+    notify = parse_notify(reader, raw, path)
     return Config(
         path=path,
         database=database_url(
@@ -111,4 +117,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         docker_config=relative_to_config(path, Path(docker_config)) if docker_config else None,
         registries=registries,
         images=images,
+        channels=notify.channels,
+        soak=notify.soak or 0.0,
+        templates=notify.templates,
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from watcher.config.notify import soak_window
 from watcher.config.reader import Reader
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
@@ -21,6 +22,7 @@ IMAGE_KEYS = (
     "platforms",
     "notify_on_first_check",
     "list_tags",
+    "soak",
     *_TAG_POLICY_KEYS,
 )
 
@@ -34,6 +36,7 @@ class TrackedImage:
     notify_on_first_check: bool = False
     list_tags: bool = True
     tags: TagPolicy = DEFAULT_POLICY
+    soak: float | None = None  # seconds; None: ``[notify] soak``
 
 
 def parse_image(reader: Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
@@ -60,6 +63,7 @@ def parse_image(reader: Reader, item: Mapping[str, Any], where: str, notify: boo
         notify_on_first_check=reader.boolean(item, f"{where}.notify_on_first_check", notify),
         list_tags=reader.boolean(item, f"{where}.list_tags", ref.digest is None),
         tags=tags,
+        soak=soak_window(reader, item, f"{where}.soak", None),
     )
 
 
