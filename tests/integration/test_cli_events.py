@@ -3,6 +3,7 @@ on a real SQLite file filled through the store's own API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.receivers import HookReceiver, notice
 from watcher.cli import main
 from watcher.core.changes import (
     CheckDecision,
@@ -22,6 +24,8 @@ from watcher.core.changes import (
 )
 from watcher.core.delivery import Route
 from watcher.core.observation import OCI_INDEX, ManifestObservation
+from watcher.notify import Batch
+from watcher.notify.webhook import WebhookChannel
 from watcher.store import AttemptResult, DeliveryState, Store
 
 MOVED = "docker.io/library/python:3.12-slim"
@@ -196,3 +200,34 @@ def test_status_without_deliveries_has_no_block(tmp_path: Path) -> None:
     assert json.loads(out)["deliveries"] == {}
     code, out, _ = run("events", "--database", database)
     assert out.startswith("No deliveries recorded")
+
+
+def test_a_channel_error_quoting_its_token_reaches_events_and_status_masked(
+    tmp_path: Path,
+) -> None:
+    """The real webhook channel's answer, recorded as the worker records it, then shown."""
+    token = "tok-5e6f7a8b9c0d"
+    database = f"sqlite:///{tmp_path / 'watcher.db'}"
+    now = datetime.now(UTC)
+    with Store.open(database) as store:
+        store.sync_images([MOVED])
+        check(store, MOVED, Observation(now - timedelta(hours=2), manifest=seen("a")))
+        check(store, MOVED, Observation(now - timedelta(hours=1), manifest=seen("b")))
+        [delivery] = store.deliveries(channel="ci")
+        with HookReceiver(lambda hit: (403, {}, f"bad token in {hit.path}".encode())) as hook:
+            channel = WebhookChannel(f"{hook.url}/hook?token={token}", name="ci")
+            outcome = asyncio.run(channel.send(Batch.single(notice())))
+            assert token in hook.hits[0].path
+        assert outcome.error is not None
+        store.record_attempts([AttemptResult(delivery.id, now, "failed", outcome.error)])
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[[notify.webhook]]\nname = "ci"\nurl = "{hook.url}/hook?token={token}"\n'
+                      f'secret = "whsec_{token}"\n')
+    for args in (["events", "--json"], ["events"], ["status"], ["status", "--json"]):
+        code, out, err = run(*args, "-c", str(config), "--database", database)
+        assert code == 0, err
+        assert token not in out + err
+    code, out, _ = run("events", "--json", "--database", database)
+    [event] = json.loads(out)["events"]
+    errors = [d["last_error"] for d in event["deliveries"] if d["channel"] == "ci"]
+    assert errors == [f"ci ({hook.url}/hook?token=*** answered 403: bad token in /hook?token=***"]

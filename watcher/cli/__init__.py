@@ -41,6 +41,7 @@ main.add_command(db)
 from watcher.cli.check import check  # noqa: E402
 from watcher.cli.events import events  # noqa: E402
 from watcher.cli.history import history  # noqa: E402
+from watcher.cli.notify import notify  # noqa: E402
 from watcher.cli.run import run  # noqa: E402
 from watcher.cli.status import ack, status  # noqa: E402
 
@@ -49,4 +50,5 @@ main.add_command(status)
 main.add_command(history)
 main.add_command(ack)
 main.add_command(events)
+main.add_command(notify)
 main.add_command(run)
