@@ -23,7 +23,8 @@ def notice(image: str = "python:3.12-slim", *, kind: str = "digest_changed",
            event_id: str | None = None, **payload: Any) -> Notice:
     tag = image.rpartition(":")[2]
     facts: dict[str, Any] = {"tag": tag, "old_digest": OLD, "new_digest": NEW,
-                             "platforms_changed": ["linux/amd64", "linux/arm64"],
+                             "changed_platforms": {"linux/amd64": "changed",
+                                                   "linux/arm64": "added"},
                              "newer_versions": ["3.13-slim"]}
     facts.update(payload)
     return Notice(

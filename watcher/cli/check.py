@@ -22,12 +22,33 @@ from watcher.cli.common import (
     read_config,
 )
 from watcher.cli.output import ProgressLine, is_terminal, use_colour
+from watcher.config import parse_duration
 from watcher.core.changes import CheckState
 from watcher.logs import configure_logging
 from watcher.views.check import report_document
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
     from watcher.service import ImageCheck
+    from watcher.service.delivery import DeliveryReport
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    if value.strip() in ("0", "0s"):
+        return 0.0
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _delivery_line(report: DeliveryReport) -> str:
+    """``notifications: 3 delivered, 1 to retry (hook: answered 503)``."""
+    parts = [f"{count} {what}" for count, what in (
+        (report.delivered, "delivered"), (report.retrying, "to retry"),
+        (report.failed, "failed"), (report.expired, "expired"),
+        (report.left, "left for the next run")) if count]
+    errors = "; ".join(f"{channel}: {error}" for channel, error in report.errors.items())
+    return "notifications: " + ", ".join(parts) + (f" ({errors})" if errors else "")
 
 
 @click.command()
@@ -36,6 +57,15 @@ if TYPE_CHECKING:  # the service pulls in the registry client: import it only to
 @json_option
 @click.option(
     "--all", "show_all", is_flag=True, help="List every image, unchanged ones too (text output)."
+)
+@click.option(
+    "--deliver-timeout",
+    metavar="DURATION",
+    callback=_duration,
+    default="30s",
+    show_default=True,
+    help="After the checks, how long to spend sending the notifications due (0: send none); "
+    "what is left is sent by the next run.",
 )
 @click.argument("refs", nargs=-1, metavar="[REF]...")
 @click.pass_obj
@@ -46,6 +76,7 @@ def check(
     database_url: str | None,
     as_json: bool,
     show_all: bool,
+    deliver_timeout: float,
     refs: tuple[str, ...],
 ) -> None:
     """Check the configured images (or REFs) once, record what changed, and print it.
@@ -53,10 +84,14 @@ def check(
     The text lists the images that changed or failed (--all: every image) and a summary
     naming them; --json has every image with full digests.
 
+    Then it sends the notifications that are due (for at most --deliver-timeout); a
+    delivery that fails is retried by the next run and does not change the exit status.
+
     Exit status: 0 when every check succeeded, 1 when some failed, 2 for usage or
     configuration errors.
     """
     from watcher.service import check_images, images_to_check, open_store
+    from watcher.service.delivery import deliver_once
 
     if logs.level is None:  # the report says what failed; warnings would repeat it
         configure_logging("error", json=logs.json)
@@ -80,6 +115,10 @@ def check(
             report = asyncio.run(check_images(config, store, images, progress=on_check))
         finally:
             progress.close()
+        if config.channels and deliver_timeout > 0:
+            delivered = asyncio.run(deliver_once(config, store, deliver_timeout))
+            if not as_json and (delivered.sent_anything or delivered.left):
+                click.echo(_delivery_line(delivered), err=True)
     finally:
         store.close()
     if as_json:

@@ -1,12 +1,14 @@
 """The messages channels send: a :class:`Notice` per event, a :class:`Batch` per delivery.
 
-The service builds them from recorded events. The payload is the event's typed facts as JSON;
-the keys each kind carries are listed in docs/notifications.md:
+The service builds them from recorded events. The payload is the event's typed facts as
+stored (``watcher.core.events.payload_data``: one set of keys everywhere) plus ``tag`` and
+``newer_versions`` (the image's newer tags on offer); docs/notifications.md lists them:
 
-    digest_changed  tag, old_digest, new_digest, platforms_changed, newer_versions
-    new_version     tag, current, newer_versions
-    tag_removed     tag, last_digest
-    first_seen      tag, digest
+    digest_changed  old_digest, new_digest, changed_platforms {platform: added|removed|changed}
+    new_version     same_line, newest, new (the tags reported for the first time)
+    tag_removed     tag_digest (what the tag pointed to)
+    first_seen      digest, platforms {platform: digest}
+    every kind      tag, newer_versions
 """
 
 from __future__ import annotations
@@ -57,11 +59,19 @@ class Notice:
 
     @property
     def old_digest(self) -> str | None:
-        return self.text("old_digest") or self.text("last_digest")
+        return self.text("old_digest") or self.text("tag_digest")
 
     @property
     def new_digest(self) -> str | None:
         return self.text("new_digest") or self.text("digest")
+
+    @property
+    def changed_platforms(self) -> list[str]:
+        """The platforms a ``digest_changed`` event names (``changed_platforms``' keys)."""
+        value = self.payload.get("changed_platforms")
+        if isinstance(value, Mapping):
+            return [str(platform) for platform in value]
+        return self.texts("changed_platforms")
 
     @property
     def iso_time(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from watcher.core.changes import (
     decide,
     superseded,
 )
+from watcher.core.delivery import Route
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
@@ -86,8 +88,14 @@ class CheckRound:
         progress: Progress | None = None,
         unusable: Mapping[str, str] | None = None,
         stop: asyncio.Event | None = None,
+        routes: Sequence[Route] = (),
+        soak: float = 0.0,
     ) -> None:
         """``unusable`` maps registries that cannot be asked (no credentials) to the reason.
+
+        ``routes`` are the channels' subscriptions: each event recorded gets its deliveries in
+        the same transaction, tagged with this round's id; ``soak`` is the global soak window
+        (an image's own wins).
 
         Once ``stop`` is set, checks not yet started are not started (they are left out of
         the report and the database); checks already started finish and are recorded. A
@@ -101,6 +109,9 @@ class CheckRound:
         self._clock = clock
         self._progress = progress
         self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
+        self._routes = tuple(routes)
+        self._soak = soak
+        self.round_id = f"{clock():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
     async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
         images = list(images)
@@ -156,7 +167,10 @@ class CheckRound:
                 failed = Observation(observation.checked_at, error=_unexpected(item.image.ref, exc))
                 return decide(state, failed, policy)
 
-        decision = self._store.record(ref, decide_now)
+        soak = self._soak if item.image.soak is None else item.image.soak
+        decision = self._store.record(ref, decide_now, routes=self._routes,
+                                      round_id=self.round_id, soak=soak,
+                                      now=observation.checked_at)
         (against,) = stored
         if decision is None:
             log.info("newer check recorded meanwhile; this one is dropped", image=ref)
@@ -338,7 +352,8 @@ async def check_images(
             return await check_images(config, store, images, clock=clock, progress=progress,
                                       client=own, unusable=problems, stop=stop)
     report = await CheckRound(
-        client, store, clock=clock, progress=progress, unusable=unusable, stop=stop
+        client, store, clock=clock, progress=progress, unusable=unusable, stop=stop,
+        routes=[channel.route for channel in config.channels], soak=config.soak,
     ).run(images)
     log.info(
         "round finished",

@@ -1,9 +1,9 @@
 """What ``watcher run`` keeps alive on its one event loop: the store, a registry client that
-lives across rounds, and the schedule of check rounds.
+lives across rounds, the schedule of check rounds, and the delivery worker.
 
 :class:`Runtime` owns those parts: :meth:`Runtime.start` opens them in order and
-:meth:`Runtime.stop` closes them in reverse. Further long-lived parts (an HTTP server, a
-delivery loop) belong here too: started after the store, stopped before it.
+:meth:`Runtime.stop` closes them in reverse. Further long-lived parts (an HTTP server) belong
+here too: started after the store, stopped before it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.registry import RegistryClient, RegistrySettings
+from watcher.service.delivery import DeliveryWorker, build_channels
 from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
 from watcher.service.storage import open_store
@@ -49,12 +50,24 @@ class Runtime:
         self._client_settings: _ClientSettings | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._round: asyncio.Task[None] | None = None
+        self._worker: DeliveryWorker | None = None
+        self._delivering: asyncio.Task[None] | None = None
+        self._stop_delivering = asyncio.Event()
         self.not_started = 0  # images the last round left unchecked because of a stop
 
     async def start(self) -> None:
-        """Migrate and open the database, then schedule the rounds, the first one now."""
+        """Migrate and open the database, start delivering the outbox, then schedule the
+        rounds, the first one now."""
         self._store = await asyncio.to_thread(open_store, self._config)
         await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in self._images])
+        if self._config.channels:
+            channels, problems = build_channels(self._config)
+            for name, problem in problems.items():
+                log.error("notification channel unavailable; its deliveries wait",
+                          channel=name, error=problem)
+            self._worker = DeliveryWorker(self._store, channels)
+            self._delivering = asyncio.create_task(
+                self._worker.run(self._stop_delivering), name="delivery")
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         scheduler.add_job(
             self._round_job,
@@ -70,8 +83,9 @@ class Runtime:
         self._scheduler = scheduler
 
     async def stop(self) -> None:
-        """Start no new round and no new check; let the checks in flight finish and be
-        recorded (waiting at most the stop timeout), then close the client and the store."""
+        """Start no new round, check or send; let the checks and sends in flight finish and be
+        recorded (waiting at most the stop timeout for each), then close the client and the
+        store."""
         self._stopping.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
@@ -89,12 +103,29 @@ class Runtime:
                     await current
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        await self._stop_worker()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
+
+    async def _stop_worker(self) -> None:
+        self._stop_delivering.set()
+        delivering = self._delivering
+        if delivering is None or delivering.done():
+            return
+        done, _ = await asyncio.wait({delivering}, timeout=self._stop_timeout)
+        if not done:
+            log.warning(
+                "sends still running at the stop timeout were abandoned; they stay due and "
+                "are sent again (same event ids) by the next start",
+                stop_timeout_seconds=self._stop_timeout,
+            )
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
 
     async def _round_job(self) -> None:
         """The scheduled job. The round is a task of its own, so that stopping the scheduler
@@ -114,6 +145,8 @@ class Runtime:
                 client=client, unusable=problems, stop=self._stopping,
             )
             self.not_started = report.not_started
+            if self._worker is not None:
+                self._worker.wake()
         except WatcherError as exc:
             log.error("round failed", error=exc.message)
         except Exception:  # never let one round end the daemon; say what happened, in JSON

@@ -1,0 +1,380 @@
+"""Delivering the outbox: the due deliveries become batches, the channels send them, every
+attempt is recorded.
+
+One :class:`~watcher.notify.Batch` per (channel, round) for a grouped channel, one per event
+otherwise. Channels send concurrently, each its own batches in order, so a channel that
+times out or keeps failing delays only itself. After a retry answer the channel's remaining
+batches of this pass are not sent: they wait with the same backoff (the channel is down). A
+send cut short by the deadline records nothing: the delivery stays due and the next run sends
+it again with the same ids (at least once; receivers drop duplicates by id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from watcher.config import (
+    AppriseSettings,
+    ChannelConfig,
+    CommandSettings,
+    Config,
+    EmailSettings,
+    WebhookSettings,
+)
+from watcher.core.changes import ImageState
+from watcher.core.delivery import Route, backoff
+from watcher.core.events import (
+    DigestChanged,
+    Event,
+    FirstSeen,
+    NewVersion,
+    TagRemoved,
+    describe_event,
+    payload_data,
+)
+from watcher.core.reference import parse_reference
+from watcher.errors import InvalidReference, WatcherError
+from watcher.notify import Batch, Channel, Notice, Outcome, OutcomeKind
+from watcher.notify.command import CommandChannel
+from watcher.notify.email import EmailChannel, Security
+from watcher.notify.webhook import WebhookChannel
+from watcher.notify.wording import Templates
+from watcher.store import AttemptOutcome, AttemptResult, Delivery, Store
+
+log = structlog.get_logger("watcher.delivery")
+
+Clock = Callable[[], datetime]
+DEFAULT_DELIVER_TIMEOUT = 30.0
+IDLE_POLL = 30.0  # seconds: another process (``watcher check``) may queue deliveries
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def routes(config: Config) -> tuple[Route, ...]:
+    return tuple(channel.route for channel in config.channels)
+
+
+def build_channels(config: Config) -> tuple[dict[str, Channel], dict[str, str]]:
+    """The configured channels, by name, and those that cannot be set up, with the reason
+    (their deliveries wait until they can)."""
+    templates = Templates(config.templates) if config.templates else Templates()
+    built: dict[str, Channel] = {}
+    problems: dict[str, str] = {}
+    for channel in config.channels:
+        try:
+            built[channel.name] = build_channel(channel, templates)
+        except WatcherError as exc:
+            problems[channel.name] = exc.message
+    return built, problems
+
+
+def build_channel(channel: ChannelConfig, templates: Templates) -> Channel:
+    settings = channel.settings
+    name, grouped = channel.name, channel.route.grouped
+    if isinstance(settings, WebhookSettings):
+        return WebhookChannel(settings.url, name=name, secret=settings.secret,
+                              headers=settings.headers, source=settings.source,
+                              grouped=grouped, timeout=settings.timeout)
+    if isinstance(settings, EmailSettings):
+        return EmailChannel(host=settings.host, port=settings.port, sender=settings.sender,
+                            recipients=settings.recipients, security=Security(settings.security),
+                            username=settings.username, password=settings.password,
+                            timeout=settings.timeout, name=name, templates=templates)
+    if isinstance(settings, CommandSettings):
+        return CommandChannel(settings.argv, name=name, timeout=settings.timeout,
+                              grouped=grouped, env=settings.env, cwd=settings.cwd)
+    assert isinstance(settings, AppriseSettings)
+    from watcher.notify.apprise_channel import AppriseChannel  # the optional extra
+
+    return AppriseChannel(settings.url, name=name, grouped=grouped, templates=templates)
+
+
+def notice_for(event: Event, state: ImageState | None = None) -> Notice:
+    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``."""
+    try:
+        tag = parse_reference(event.ref).tag
+    except InvalidReference:
+        tag = None
+    newer: list[str] = []
+    if state is not None:
+        newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
+    payload: dict[str, Any] = {**payload_data(event.payload), "tag": tag,
+                               "newer_versions": newer}
+    return Notice(
+        event_id=event.id,
+        kind=event.kind.value,
+        image=event.ref,
+        time=event.created_at,
+        summary=_summary(event),
+        payload=payload,
+        details=(describe_event(event.payload),),
+    )
+
+
+def _summary(event: Event) -> str:
+    match event.payload:
+        case DigestChanged():
+            return f"{event.ref} points to a new digest"
+        case NewVersion(new=new):
+            return f"{event.ref}: newer tag {', '.join(new)}" if new else f"{event.ref}: newer tag"
+        case TagRemoved():
+            return f"{event.ref}: the tag was removed"
+        case FirstSeen():
+            return f"{event.ref} is watched from now on"
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass came to, in deliveries (not messages)."""
+
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    expired: int = 0
+    left: int = 0  # due, but not sent before the deadline: the next run sends them
+    errors: dict[str, str] = field(default_factory=dict)  # channel -> its last error
+
+    def add(self, other: DeliveryReport) -> None:
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.expired += other.expired
+        self.left += other.left
+        self.errors.update(other.errors)
+
+    @property
+    def sent_anything(self) -> bool:
+        return bool(self.delivered or self.retrying or self.failed or self.expired)
+
+
+@dataclass(frozen=True)
+class _Send:
+    channel: str
+    batch: Batch
+    deliveries: tuple[Delivery, ...]
+
+
+class DeliveryWorker:
+    """Sends the outbox's due deliveries through ``channels`` (by name) and records each try.
+
+    A delivery for a channel not in ``channels`` (removed from the config, or one that cannot
+    be set up) stays pending: it is sent once the channel is back.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        clock: Clock = utcnow,
+        rng: random.Random | None = None,
+        *,
+        batch_limit: int = 500,
+    ) -> None:
+        self._store = store
+        self._channels = dict(channels)
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._limit = batch_limit
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for due deliveries now (a round recorded some)."""
+        self._wake.set()
+
+    async def deliver_due(self, deadline: float | None = None) -> DeliveryReport:
+        """Send everything due, until nothing is due or ``deadline`` (``time.monotonic()``)."""
+        report = DeliveryReport()
+        while not self._stopping:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            due = await asyncio.to_thread(self._due)
+            if not due:
+                break
+            report.add(await self._pass(due, deadline))
+            if len(due) < self._limit or not report.sent_anything:
+                break
+        return report
+
+    def _due(self) -> list[Delivery]:
+        return [d for d in self._store.due_deliveries(self._clock(), limit=self._limit)
+                if d.channel in self._channels]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop``: after each round (:meth:`wake`) and when the next retry or
+        soak window is due. A pass in flight when ``stop`` is set starts no new send; the
+        caller bounds how long the sends in flight may take."""
+        stopping = asyncio.ensure_future(self._stop_on(stop))
+        try:
+            await self._serve(stop)
+        finally:
+            stopping.cancel()
+
+    async def _stop_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping = True
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except WatcherError as exc:
+                log.error("delivery pass failed", error=exc.message)
+            except Exception:
+                log.exception("delivery pass failed unexpectedly")
+            delay = IDLE_POLL
+            with contextlib.suppress(WatcherError):
+                next_at = await asyncio.to_thread(self._store.next_delivery_at)
+                if next_at is not None:
+                    delay = min(IDLE_POLL, max(0.05, (next_at - self._clock()).total_seconds()))
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+
+    def stop(self) -> None:
+        """Start no new send (the sends in flight finish)."""
+        self._stopping = True
+
+    async def _pass(self, due: Sequence[Delivery], deadline: float | None) -> DeliveryReport:
+        by_channel: dict[str, list[Delivery]] = {}
+        for delivery in due:
+            by_channel.setdefault(delivery.channel, []).append(delivery)
+        refs = sorted({d.event.ref for d in due})
+        states = await asyncio.to_thread(self._store.load_states, refs, include_inactive=True)
+        reports = await asyncio.gather(*(
+            self._send_channel(name, self._batches(name, rows, states), deadline)
+            for name, rows in by_channel.items()
+        ))
+        total = DeliveryReport()
+        for report in reports:
+            total.add(report)
+        return total
+
+    def _batches(self, name: str, rows: Sequence[Delivery],
+                 states: Mapping[str, ImageState]) -> list[_Send]:
+        channel = self._channels[name]
+        groups: dict[str, list[Delivery]] = {}
+        for delivery in rows:
+            key = delivery.round_id if channel.grouped else f"{delivery.id}"
+            groups.setdefault(key, []).append(delivery)
+        sends = []
+        for members in groups.values():
+            notices = [notice_for(d.event, states.get(d.event.ref)) for d in members]
+            batch = Batch.of(notices) if channel.grouped else Batch.single(notices[0])
+            sends.append(_Send(name, batch, tuple(members)))
+        return sends
+
+    async def _send_channel(self, name: str, sends: Sequence[_Send],
+                            deadline: float | None) -> DeliveryReport:
+        channel = self._channels[name]
+        report = DeliveryReport()
+        results: list[AttemptResult] = []
+        failing: Outcome | None = None
+        for index, send in enumerate(sends):
+            if failing is not None:
+                skipped = Outcome(OutcomeKind.RETRY, f"not sent: {name} is failing: "
+                                  f"{failing.error}", failing.retry_after)
+                results.extend(self._results(send, skipped, report))
+                continue
+            if self._stopping or (deadline is not None and time.monotonic() >= deadline):
+                report.left += sum(len(s.deliveries) for s in sends[index:])
+                break
+            outcome = await self._send_one(channel, send, deadline)
+            if outcome is None:  # cut short by the deadline: stays due
+                report.left += sum(len(s.deliveries) for s in sends[index:])
+                break
+            results.extend(self._results(send, outcome, report))
+            if outcome.kind is OutcomeKind.RETRY:
+                failing = outcome
+        if results:
+            await asyncio.to_thread(self._store.record_attempts, results)
+        return report
+
+    async def _send_one(self, channel: Channel, send: _Send,
+                        deadline: float | None) -> Outcome | None:
+        try:
+            if deadline is None:
+                return await channel.send(send.batch)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            return await asyncio.wait_for(channel.send(send.batch), remaining)
+        except TimeoutError:
+            log.info("delivery left for the next run", channel=send.channel,
+                     deliveries=len(send.deliveries))
+            return None
+        except WatcherError as exc:
+            return Outcome.failed(exc.message)
+        except Exception as exc:  # a channel must not raise; if one does, it is not lost
+            log.exception("channel raised", channel=send.channel)
+            return Outcome.retry(f"{send.channel}: unexpected error: {type(exc).__name__}")
+
+    def _results(self, send: _Send, outcome: Outcome,
+                 report: DeliveryReport) -> Iterable[AttemptResult]:
+        now = self._clock()
+        for delivery in send.deliveries:
+            if outcome.kind is OutcomeKind.DELIVERED:
+                report.delivered += 1
+                yield AttemptResult(delivery.id, now, AttemptOutcome.DELIVERED)
+            elif outcome.kind is OutcomeKind.FAILED:
+                report.failed += 1
+                report.errors[send.channel] = outcome.error or "failed"
+                log.warning("delivery failed for good", channel=send.channel,
+                            event_id=delivery.event.id, error=outcome.error)
+                yield AttemptResult(delivery.id, now, AttemptOutcome.FAILED, outcome.error)
+            else:
+                wait = backoff(delivery.attempts + 1, self._rng, outcome.retry_after)
+                next_at = now + timedelta(seconds=wait)
+                report.errors[send.channel] = outcome.error or "retry"
+                if next_at > delivery.expires_at:
+                    report.expired += 1
+                else:
+                    report.retrying += 1
+                log.info("delivery will be retried", channel=send.channel,
+                         event_id=delivery.event.id, error=outcome.error,
+                         retry_in_seconds=round(wait, 1))
+                yield AttemptResult(delivery.id, now, AttemptOutcome.RETRY, outcome.error,
+                                    next_at)
+
+
+async def deliver_once(config: Config, store: Store, within: float,
+                       *, clock: Clock = utcnow) -> DeliveryReport:
+    """What ``watcher check`` does after its round: send what is due, for at most
+    ``within`` seconds; what is left waits for the next run."""
+    channels, problems = build_channels(config)
+    report = DeliveryReport()
+    for name, problem in problems.items():
+        log.warning("notification channel unavailable", channel=name, error=problem)
+        report.errors[name] = problem
+    if not channels or within <= 0:
+        return report
+    worker = DeliveryWorker(store, channels, clock)
+    report.add(await worker.deliver_due(time.monotonic() + within))
+    return report
+
+
+__all__ = [
+    "DEFAULT_DELIVER_TIMEOUT",
+    "DeliveryReport",
+    "DeliveryWorker",
+    "build_channel",
+    "build_channels",
+    "deliver_once",
+    "notice_for",
+    "routes",
+]
