@@ -149,3 +149,26 @@ def test_no_channels_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("notify", "test", "-c", str(config))
     assert code == 2
     assert "no notification channels configured" in err
+
+
+def test_a_channel_that_cannot_be_built_fails_and_the_others_are_still_tried(
+    tmp_path: Path,
+) -> None:
+    with HookReceiver(lambda hit: (204, {}, b"")) as good:
+        config = write_config(tmp_path, f"""
+[[notify.apprise]]
+name = "chat"
+url = "nosuchservice://{TOKEN}@example.org/room"
+
+[[notify.webhook]]
+name = "ci"
+url = "{good.url}/"
+""")
+        code, out, err = run("notify", "test", "-c", str(config))
+        assert len(good.hits) == 1
+    assert code == 1, err
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert list(lines) == ["ci", "chat"]  # the config's order: webhooks first
+    assert lines["chat"].startswith("failed: ")
+    assert lines["ci"] == "delivered"
+    assert TOKEN not in out + err

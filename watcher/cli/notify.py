@@ -15,8 +15,7 @@ import click
 from watcher.cli.common import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, config_option, fail, handle_errors
 from watcher.config import load_config
 from watcher.config.notify import ChannelConfig
-from watcher.notify import Channel, Outcome, OutcomeKind
-from watcher.notify.errors import ChannelError
+from watcher.notify import Outcome, OutcomeKind
 from watcher.terminal import printable
 
 # Longer than any channel's own timeout default would make a hanging channel hold the answer.
@@ -46,17 +45,17 @@ def test(config_path: Path, wait: float, channel: str | None) -> None:
     Nothing is recorded. Exit 0 when every channel delivered it, 1 otherwise.
     """
     # The channels (and so the HTTP stack) are loaded for this command only.
-    from watcher.service.probe import ProbeResult, build_channel, send_probe
+    from watcher.service.delivery import build_channels
+    from watcher.service.probe import ProbeResult, send_probe
 
     config = load_config(config_path)
     chosen = select(config.channels, channel)
-    built: list[Channel] = []
-    answers: dict[str, ProbeResult] = {}
-    for entry in chosen:
-        try:
-            built.append(build_channel(entry, config.templates))
-        except ChannelError as exc:  # e.g. Apprise not installed: the others are still tried
-            answers[entry.name] = ProbeResult(entry.name, Outcome.failed(exc.message))
+    channels, problems = build_channels(config)
+    answers: dict[str, ProbeResult] = {
+        # e.g. Apprise not installed: reported, and the other channels are still tried
+        name: ProbeResult(name, Outcome.failed(problem)) for name, problem in problems.items()
+    }
+    built = [channels[entry.name] for entry in chosen if entry.name in channels]
     for result in asyncio.run(send_probe(built, datetime.now(UTC), wait=wait)):
         answers[result.channel] = result
     results = [answers[entry.name] for entry in chosen]

@@ -3,9 +3,6 @@
 Nothing is recorded: a test message is not an event, so it never enters the outbox and is
 never retried. Every channel gets its message at the same time, each bounded by ``wait`` seconds,
 so a channel that hangs cannot hold back the others' answers.
-
-``build_channel`` turns a ``[notify]`` entry into its channel; the channel modules are imported
-only for the kinds configured (Apprise is an optional extra).
 """
 
 from __future__ import annotations
@@ -15,15 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from watcher.config.notify import (
-    AppriseSettings,
-    ChannelConfig,
-    CommandSettings,
-    EmailSettings,
-    WebhookSettings,
-)
 from watcher.notify import Batch, Channel, Notice, Outcome
 
 TEST_KIND = "test"
@@ -66,36 +55,3 @@ async def send_probe(
 
     return list(await asyncio.gather(*(one(channel) for channel in channels)))
 
-
-def build_channel(channel: ChannelConfig, templates: Path | None = None) -> Channel:
-    """The channel a config entry describes (``ChannelError`` when it cannot be built, e.g.
-    Apprise not installed)."""
-    from watcher.notify.wording import Templates
-
-    settings, name, grouped = channel.settings, channel.name, channel.route.grouped
-    wording = Templates(templates)
-    match settings:
-        case WebhookSettings():
-            from watcher.notify.webhook import WebhookChannel
-
-            return WebhookChannel(settings.url, name=name, secret=settings.secret,
-                                  headers=settings.headers, source=settings.source,
-                                  grouped=grouped, timeout=settings.timeout)
-        case EmailSettings():
-            from watcher.notify.email import EmailChannel, Security
-
-            return EmailChannel(host=settings.host, port=settings.port, sender=settings.sender,
-                                recipients=settings.recipients,
-                                security=Security(settings.security),
-                                username=settings.username, password=settings.password,
-                                timeout=settings.timeout, name=name, templates=wording)
-        case CommandSettings():
-            from watcher.notify.command import CommandChannel
-
-            return CommandChannel(settings.argv, name=name, timeout=settings.timeout,
-                                  grouped=grouped, env=settings.env, cwd=settings.cwd)
-        case AppriseSettings():
-            from watcher.notify.apprise_channel import AppriseChannel
-
-            return AppriseChannel(settings.url, name=name, grouped=grouped, templates=wording)
-    raise AssertionError(f"unknown channel settings {type(settings).__name__}")
