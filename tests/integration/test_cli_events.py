@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.support.receivers import HookReceiver, notice
+from tests.support.receivers import Answer, Hit, HookReceiver, notice
 from watcher.cli import main
 from watcher.core.changes import (
     CheckDecision,
@@ -24,8 +24,9 @@ from watcher.core.changes import (
 )
 from watcher.core.delivery import Route
 from watcher.core.observation import OCI_INDEX, ManifestObservation
-from watcher.notify import Batch
+from watcher.notify import Batch, Channel
 from watcher.notify.webhook import WebhookChannel
+from watcher.service.delivery import DeliveryWorker
 from watcher.store import AttemptResult, DeliveryState, Store
 
 MOVED = "docker.io/library/python:3.12-slim"
@@ -112,6 +113,10 @@ def test_pending_failed_and_ref_select(url: str) -> None:
     assert states == [(OTHER, "ci", "pending"), (OTHER, "mail", "pending")]
     code, out, _ = run("events", "python:3.12-slim", "--json", "--database", url)
     assert code == 0
+    assert [e["ref"] for e in json.loads(out)["events"]] == [MOVED]
+    code, out, _ = run("events", "--limit", "1", "--json", "--database", url)
+    assert [e["ref"] for e in json.loads(out)["events"]] == [OTHER]  # the latest event
+    code, out, _ = run("events", "list", "--failed", "--json", "--database", url)
     assert [e["ref"] for e in json.loads(out)["events"]] == [MOVED]
     code, _, err = run("events", "--database", url, "nginx:1")
     assert code == 2
@@ -231,3 +236,48 @@ def test_a_channel_error_quoting_its_token_reaches_events_and_status_masked(
     [event] = json.loads(out)["events"]
     errors = [d["last_error"] for d in event["deliveries"] if d["channel"] == "ci"]
     assert errors == [f"ci ({hook.url}/hook?token=*** answered 403: bad token in /hook?token=***"]
+
+
+def test_a_refused_delivery_is_listed_retried_and_then_delivered(tmp_path: Path) -> None:
+    """Through the delivery worker: the receiver refuses (failed), is fixed, the user re-queues
+    with `watcher events retry`, the next pass delivers, and status has nothing to say."""
+    database = f"sqlite:///{tmp_path / 'watcher.db'}"
+    now = datetime.now(UTC)
+    answers = [(400, "unknown hook")]
+
+    def receiver(hit: Hit) -> Answer:
+        status, text = answers[-1]
+        return status, {}, text.encode()
+
+    with Store.open(database) as store:
+        store.sync_images([MOVED])
+        check(store, MOVED, Observation(now - timedelta(hours=2), manifest=seen("a")))
+        check(store, MOVED, Observation(now - timedelta(minutes=1), manifest=seen("b")))
+    with HookReceiver(receiver) as hook:
+        channels: dict[str, Channel] = {"ci": WebhookChannel(hook.url, name="ci", grouped=False)}
+
+        def deliver() -> None:
+            with Store.open_existing(database) as store:
+                asyncio.run(DeliveryWorker(store, channels).deliver_due())
+
+        deliver()
+        code, out, _ = run("events", "--failed", "--json", "--database", database)
+        [event] = json.loads(out)["events"]
+        [ci] = event["deliveries"]
+        assert (ci["channel"], ci["state"], ci["attempts"]) == ("ci", "failed", 1)
+        assert "unknown hook" in ci["last_error"]
+        code, out, _ = run("status", "--database", database)
+        assert "    ci    1 failed" in out.splitlines()
+
+        answers.append((204, ""))
+        code, out, err = run("events", "retry", str(ci["id"]), "--database", database)
+        assert code == 0, err
+        deliver()
+        assert [hit.headers["content-type"] for hit in hook.hits] == [
+            "application/cloudevents+json"] * 2
+    code, out, _ = run("events", "--json", "--database", database)
+    states = [(d["channel"], d["state"], d["attempts"])
+              for e in json.loads(out)["events"] for d in e["deliveries"]]
+    assert ("ci", "delivered", 2) in states
+    code, out, _ = run("status", "--database", database)
+    assert "    ci " not in out
