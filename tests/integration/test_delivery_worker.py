@@ -298,3 +298,36 @@ def test_a_notice_carries_the_stored_payload_keys_plus_tag_and_newer_versions() 
                                     "newer_versions": ["3.12.9", "3.13.1"]}
     assert notice.changed_platforms == ["linux/amd64"]
     assert notice.old_digest == digest("a")
+
+
+def test_in_the_daemon_a_hanging_channel_never_holds_back_another_channels_next_round(
+    store: Store,
+) -> None:
+    clock = Clock()
+    routes = (Route("mail"), Route("hook"))
+    with socket.socket() as silent, HookReceiver(lambda hit: (200, {}, b"")) as hook:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mail = EmailChannel(host="127.0.0.1", port=silent.getsockname()[1], sender="w@x.test",
+                            recipients=["o@x.test"], security=Security.NONE, timeout=6)
+        channels: dict[str, Channel] = {
+            "mail": mail, "hook": WebhookChannel(hook.url, name="hook")}
+        worker = DeliveryWorker(store, channels, clock, random.Random(9))
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        thread = threading.Thread(target=lambda: loop.run_until_complete(worker.run(stop)))
+        thread.start()
+        try:
+            moved_images(store, clock, ["ghcr.io/acme/a:1"], routes, "r1", "a")
+            loop.call_soon_threadsafe(worker.wake)
+            wait_until(lambda: len(hook.hits) == 1, timeout=3, what="round 1's webhook")
+            started = time.monotonic()
+            moved_images(store, clock, ["ghcr.io/acme/a:1"], routes, "r2", "b")
+            loop.call_soon_threadsafe(worker.wake)
+            wait_until(lambda: len(hook.hits) == 2, timeout=3, what="round 2's webhook")
+            assert time.monotonic() - started < 3  # the mail of round 1 still hangs (6 s)
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout=30)
+            loop.close()
+    assert not thread.is_alive()

@@ -186,38 +186,50 @@ class DeliveryWorker:
         self._clock = clock
         self._rng = rng or random.Random()
         self._limit = batch_limit
-        self._wake = asyncio.Event()
+        self._wakes: dict[str, asyncio.Event] = {}
         self._stopping = False
 
     def wake(self) -> None:
         """Look for due deliveries now (a round recorded some)."""
-        self._wake.set()
+        for wake in self._wakes.values():
+            wake.set()
 
     async def deliver_due(self, deadline: float | None = None) -> DeliveryReport:
-        """Send everything due, until nothing is due or ``deadline`` (``time.monotonic()``)."""
+        """Send everything due, until nothing is due or ``deadline`` (``time.monotonic()``);
+        every channel at the same time."""
+        reports = await asyncio.gather(*(self._deliver_channel(name, deadline)
+                                         for name in self._channels))
+        total = DeliveryReport()
+        for report in reports:
+            total.add(report)
+        return total
+
+    async def _deliver_channel(self, name: str, deadline: float | None) -> DeliveryReport:
         report = DeliveryReport()
         while not self._stopping:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            due = await asyncio.to_thread(self._due)
+            due = await asyncio.to_thread(self._store.due_deliveries, self._clock(),
+                                          limit=self._limit, channel=name)
             if not due:
                 break
-            report.add(await self._pass(due, deadline))
-            if len(due) < self._limit or not report.sent_anything:
+            refs = sorted({d.event.ref for d in due})
+            states = await asyncio.to_thread(self._store.load_states, refs,
+                                             include_inactive=True)
+            sent = await self._send_channel(name, self._batches(name, due, states), deadline)
+            report.add(sent)
+            if len(due) < self._limit or not sent.sent_anything:
                 break
         return report
 
-    def _due(self) -> list[Delivery]:
-        return [d for d in self._store.due_deliveries(self._clock(), limit=self._limit)
-                if d.channel in self._channels]
-
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop``: after each round (:meth:`wake`) and when the next retry or
-        soak window is due. A pass in flight when ``stop`` is set starts no new send; the
-        caller bounds how long the sends in flight may take."""
+        """Deliver until ``stop``, each channel in a loop of its own (a channel that hangs
+        delays only itself): after each round (:meth:`wake`) and when the channel's next retry
+        or soak window is due. Once ``stop`` is set no new send starts; the caller bounds how
+        long the sends in flight may take."""
         stopping = asyncio.ensure_future(self._stop_on(stop))
         try:
-            await self._serve(stop)
+            await asyncio.gather(*(self._serve(name, stop) for name in self._channels))
         finally:
             stopping.cancel()
 
@@ -225,21 +237,22 @@ class DeliveryWorker:
         await stop.wait()
         self._stopping = True
 
-    async def _serve(self, stop: asyncio.Event) -> None:
+    async def _serve(self, name: str, stop: asyncio.Event) -> None:
+        wake = self._wakes.setdefault(name, asyncio.Event())
         while not stop.is_set():
-            self._wake.clear()
+            wake.clear()
             try:
-                await self.deliver_due()
+                await self._deliver_channel(name, None)
             except WatcherError as exc:
-                log.error("delivery pass failed", error=exc.message)
+                log.error("delivery pass failed", channel=name, error=exc.message)
             except Exception:
-                log.exception("delivery pass failed unexpectedly")
+                log.exception("delivery pass failed unexpectedly", channel=name)
             delay = IDLE_POLL
             with contextlib.suppress(WatcherError):
-                next_at = await asyncio.to_thread(self._store.next_delivery_at)
+                next_at = await asyncio.to_thread(self._store.next_delivery_at, name)
                 if next_at is not None:
                     delay = min(IDLE_POLL, max(0.05, (next_at - self._clock()).total_seconds()))
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
             try:
                 await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -249,21 +262,6 @@ class DeliveryWorker:
     def stop(self) -> None:
         """Start no new send (the sends in flight finish)."""
         self._stopping = True
-
-    async def _pass(self, due: Sequence[Delivery], deadline: float | None) -> DeliveryReport:
-        by_channel: dict[str, list[Delivery]] = {}
-        for delivery in due:
-            by_channel.setdefault(delivery.channel, []).append(delivery)
-        refs = sorted({d.event.ref for d in due})
-        states = await asyncio.to_thread(self._store.load_states, refs, include_inactive=True)
-        reports = await asyncio.gather(*(
-            self._send_channel(name, self._batches(name, rows, states), deadline)
-            for name, rows in by_channel.items()
-        ))
-        total = DeliveryReport()
-        for report in reports:
-            total.add(report)
-        return total
 
     def _batches(self, name: str, rows: Sequence[Delivery],
                  states: Mapping[str, ImageState]) -> list[_Send]:
@@ -281,15 +279,17 @@ class DeliveryWorker:
 
     async def _send_channel(self, name: str, sends: Sequence[_Send],
                             deadline: float | None) -> DeliveryReport:
+        """Send ``name``'s batches in order, recording each one's attempts as soon as it is
+        answered: a crash resends at most the batch on the wire."""
         channel = self._channels[name]
         report = DeliveryReport()
-        results: list[AttemptResult] = []
+        skipped: list[AttemptResult] = []
         failing: Outcome | None = None
         for index, send in enumerate(sends):
             if failing is not None:
-                skipped = Outcome(OutcomeKind.RETRY, f"not sent: {name} is failing: "
-                                  f"{failing.error}", failing.retry_after)
-                results.extend(self._results(send, skipped, report))
+                later = Outcome(OutcomeKind.RETRY, f"not sent: {name} is failing: "
+                                f"{failing.error}", failing.retry_after)
+                skipped.extend(self._results(send, later, report))
                 continue
             if self._stopping or (deadline is not None and time.monotonic() >= deadline):
                 report.left += sum(len(s.deliveries) for s in sends[index:])
@@ -298,11 +298,12 @@ class DeliveryWorker:
             if outcome is None:  # cut short by the deadline: stays due
                 report.left += sum(len(s.deliveries) for s in sends[index:])
                 break
-            results.extend(self._results(send, outcome, report))
+            await asyncio.to_thread(self._store.record_attempts,
+                                    list(self._results(send, outcome, report)))
             if outcome.kind is OutcomeKind.RETRY:
                 failing = outcome
-        if results:
-            await asyncio.to_thread(self._store.record_attempts, results)
+        if skipped:
+            await asyncio.to_thread(self._store.record_attempts, skipped)
         return report
 
     async def _send_one(self, channel: Channel, send: _Send,

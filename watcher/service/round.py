@@ -111,7 +111,7 @@ class CheckRound:
         self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
         self._routes = tuple(routes)
         self._soak = soak
-        self.round_id = f"{clock():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        self.round_id = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
     async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
         images = list(images)

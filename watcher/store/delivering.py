@@ -30,17 +30,21 @@ class DeliveryMethods:
         raise NotImplementedError
 
     @storage_errors
-    def due_deliveries(self, now: datetime, *, limit: int = 500) -> list[Delivery]:
+    def due_deliveries(
+        self, now: datetime, *, limit: int = 500, channel: str | None = None
+    ) -> list[Delivery]:
         """Pending deliveries whose soak window is over and whose next try is due, ordered by
-        channel, round and id (so a round's deliveries for a channel are next to each other)."""
+        channel, round and id (so a round's deliveries for a channel are next to each other);
+        with ``channel``, that channel's only."""
         with reading(self._engine) as connection:
-            return outbox.due(connection, now, limit)
+            return outbox.due(connection, now, limit, channel)
 
     @storage_errors
-    def next_delivery_at(self) -> datetime | None:
-        """When the earliest pending delivery becomes due; None when nothing is pending."""
+    def next_delivery_at(self, channel: str | None = None) -> datetime | None:
+        """When the earliest pending delivery (of ``channel``) becomes due; None when nothing
+        is pending."""
         with reading(self._engine) as connection:
-            return outbox.next_due(connection)
+            return outbox.next_due(connection, channel)
 
     @storage_errors
     def record_attempts(self, results: Iterable[AttemptResult]) -> None:

@@ -172,7 +172,8 @@ def _supersede(connection: Connection, outcome: SoakDecision) -> None:
         )
 
 
-def due(connection: Connection, now: datetime, limit: int) -> list[Delivery]:
+def due(connection: Connection, now: datetime, limit: int,
+        channel: str | None = None) -> list[Delivery]:
     query = (
         DELIVERIES.where(deliveries.c.state == PENDING)
         .where(deliveries.c.not_before <= now)
@@ -180,15 +181,18 @@ def due(connection: Connection, now: datetime, limit: int) -> list[Delivery]:
         .order_by(deliveries.c.channel, deliveries.c.round_id, deliveries.c.id)
         .limit(limit)
     )
+    if channel is not None:
+        query = query.where(deliveries.c.channel == channel)
     return [delivery(row) for row in connection.execute(query)]
 
 
-def next_due(connection: Connection) -> datetime | None:
+def next_due(connection: Connection, channel: str | None = None) -> datetime | None:
     """When the earliest pending delivery becomes due (None: nothing pending)."""
     due_at = func.coalesce(deliveries.c.next_attempt_at, deliveries.c.not_before)
-    found = connection.execute(
-        select(func.min(due_at)).where(deliveries.c.state == PENDING)
-    ).scalar()
+    query = select(func.min(due_at)).where(deliveries.c.state == PENDING)
+    if channel is not None:
+        query = query.where(deliveries.c.channel == channel)
+    found = connection.execute(query).scalar()
     if found is None or isinstance(found, datetime):
         return _utc(found)
     return _utc(datetime.fromisoformat(str(found)))  # a dialect that returns text
