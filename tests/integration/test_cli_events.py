@@ -88,7 +88,7 @@ def test_events_lists_each_delivery_with_its_state_and_the_error_escaped(url: st
     code, out, err = run("events", "--database", url)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "EVENT", "IMAGE", "KIND", "CHANNEL", "STATE", "ATTEMPTS",
+    assert lines[0].split() == ["ID", "EVENT", "IMAGE", "KIND", "CHANNEL", "STATE", "TRIES",
                                 "NEXT"]
     rows = [re.split(r"\s{2,}", line) for line in lines[1:] if not line.startswith("    ")]
     assert [(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows] == [

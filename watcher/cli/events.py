@@ -38,7 +38,7 @@ from watcher.views.events import (
 )
 
 MAX_LIMIT = 1_000_000
-HEADERS = ("ID", "EVENT", "IMAGE", "KIND", "CHANNEL", "STATE", "ATTEMPTS", "NEXT")
+HEADERS = ("ID", "EVENT", "IMAGE", "KIND", "CHANNEL", "STATE", "TRIES", "NEXT")
 _COLOURS = {
     DeliveryState.PENDING: "yellow",
     DeliveryState.DELIVERED: "green",
@@ -142,7 +142,7 @@ def render_events(
         for delivery in group.deliveries:
             rows.append([
                 str(delivery.id),
-                event.id[:12],
+                event.id[:8],
                 event.ref,
                 event.kind.label,
                 delivery.channel,
