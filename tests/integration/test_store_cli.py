@@ -121,6 +121,8 @@ COMMANDS = [
     ["status"],
     ["history", "python:3.12"],
     ["ack", "python:3.12"],
+    ["events"],
+    ["events", "retry", "12"],
     ["db", "upgrade"],
     ["db", "current"],
 ]

@@ -39,7 +39,9 @@ from watcher.cli.db import db  # noqa: E402
 main.add_command(db)
 
 from watcher.cli.check import check  # noqa: E402
+from watcher.cli.events import events  # noqa: E402
 from watcher.cli.history import history  # noqa: E402
+from watcher.cli.notify import notify  # noqa: E402
 from watcher.cli.run import run  # noqa: E402
 from watcher.cli.status import ack, status  # noqa: E402
 
@@ -47,4 +49,6 @@ main.add_command(check)
 main.add_command(status)
 main.add_command(history)
 main.add_command(ack)
+main.add_command(events)
+main.add_command(notify)
 main.add_command(run)

@@ -19,10 +19,11 @@ from watcher.cli.common import (
     read_config,
 )
 from watcher.cli.output import output_width, use_colour
-from watcher.cli.status_text import render_status
+from watcher.cli.status_text import render_deliveries, render_status
 from watcher.config import registry_warnings
 from watcher.core.reference import parse_reference
 from watcher.core.status import DEFAULT_FAIL_ON, Concern, parse_fail_on
+from watcher.views.events import attention_lines
 from watcher.views.status import gate_failed, status_document, status_rows
 
 
@@ -68,18 +69,21 @@ def status(
     store = open_existing_store(config, read_only=True)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
+        deliveries = store.delivery_counts()
     finally:
         store.close()
     rows = status_rows(statuses)
+    width = output_width()
     warnings = registry_warnings(config.registries)
     if as_json:
-        print_json({**status_document(rows), "warnings": warnings})
+        print_json({**status_document(rows, deliveries), "warnings": warnings})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
-        click.echo(
-            render_status(rows, datetime.now(UTC), colour=use_colour(), width=output_width())
-        )
+        click.echo(render_status(rows, datetime.now(UTC), colour=use_colour(), width=width))
+    block = render_deliveries(attention_lines(deliveries), width=width)
+    if block and not as_json:
+        click.echo("\n" + block)
     for warning in [] if as_json else warnings:
         click.echo(f"warning: {warning}")
     raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)

@@ -64,3 +64,15 @@ def row(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
         age(state.last_checked_at, now),
         label + ("" if item.active else " (inactive)"),
     ]
+
+
+def render_deliveries(lines: Sequence[tuple[str, str]], *, width: int | None) -> str:
+    """The block below the table: each channel with undelivered or failing deliveries."""
+    if not lines:
+        return ""
+    name_width = max(len(printable(channel)) for channel, _ in lines)
+    out = ["Deliveries waiting or failing (`watcher events` lists them):"]
+    for channel, what in lines:
+        text = f"{_INDENT}{printable(channel).ljust(name_width)}  {what}"
+        out.append(elide(text, width) if width is not None else text)
+    return "\n".join(out)

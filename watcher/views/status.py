@@ -1,6 +1,7 @@
 """The status document (``watcher status --json``), the attention order, and the reasons.
 
-Fed by the store's records only: the stored state of each image and its pending events.
+Fed by the store's records only: the stored state of each image and its pending events, and
+the deliveries counted per channel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from watcher.core.status import (
     unacknowledged_newer,
 )
 from watcher.store import ImageStatus
+from watcher.views.events import Counts, State, counts_document
 from watcher.views.words import age, iso
 
 
@@ -75,10 +77,15 @@ def image_document(row: StatusRow) -> dict[str, Any]:
     }
 
 
-def status_document(rows: Sequence[StatusRow]) -> dict[str, Any]:
+def status_document(
+    rows: Sequence[StatusRow], deliveries: Counts[State] | None = None
+) -> dict[str, Any]:
+    """The images, the summary, and (with ``deliveries``: the store's counts per channel and
+    state) every channel's deliveries counted by state."""
     return {
         "images": [image_document(row) for row in rows],
         "summary": {a.value: sum(1 for row in rows if row.level is a) for a in Attention},
+        "deliveries": counts_document(deliveries or {}),
     }
 
 
