@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from watcher.core.changes import (
     CheckDecision,
     EventKind,
+    HistoryKind,
     ImageState,
     NewerVersions,
     Observation,
@@ -211,6 +212,10 @@ def test_soak_moved_and_moved_back_delivers_nothing(store: Store) -> None:
     rows = store.deliveries()
     assert [d.state for d in rows] == [DeliveryState.SUPERSEDED] * 2
     assert all(d.note is not None and "moved back" in d.note for d in rows)
+    # The image's history says why nothing was announced.
+    (withheld,) = [e for e in store.history(REF) if e.kind is HistoryKind.NOTICE_WITHHELD]
+    assert withheld.data["channels"] == [HOOK.channel]
+    assert "moved back" in withheld.data["reason"]
 
 
 def test_a_change_past_its_window_is_not_superseded(store: Store) -> None:

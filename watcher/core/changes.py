@@ -53,6 +53,9 @@ class HistoryKind(StrEnum):
     TAG_RESTORED = "tag_restored"
     FAILING = "failing"
     RECOVERED = "recovered"
+    # A change announced to no channel: it was undone inside a soak window (data: the event
+    # id, the channels, and why). Written by the outbox, not by the change rules.
+    NOTICE_WITHHELD = "notice_withheld"
 
 
 def _empty() -> Mapping[str, str]:

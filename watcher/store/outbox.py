@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, insert, or_, select, update
 
-from watcher.core.changes import CheckDecision
+from watcher.core.changes import CheckDecision, HistoryKind
 from watcher.core.delivery import (
     Route,
     SoakDecision,
@@ -31,7 +31,7 @@ from watcher.store.records import (
     DeliveryAttempt,
     DeliveryState,
 )
-from watcher.store.schema import deliveries, delivery_attempts, events, images
+from watcher.store.schema import deliveries, delivery_attempts, events, history, images
 
 PENDING = DeliveryState.PENDING.value
 SOAKED_KINDS = (EventKind.DIGEST_CHANGED, EventKind.NEW_VERSION)
@@ -104,6 +104,7 @@ def add(
     if not routes:
         return
     rows: list[dict[str, Any]] = []
+    withheld: dict[str, tuple[Event, str | None, list[str]]] = {}
     versions_announced = {route.channel for event in recorded
                           if event.kind is EventKind.NEW_VERSION
                           for route in routes_for(event, routes)}
@@ -129,6 +130,9 @@ def add(
                 _supersede(connection, outcome)
                 if outcome.deliver is None:
                     row.update(state=DeliveryState.SUPERSEDED.value, note=outcome.note)
+                    withheld.setdefault(event.id, (event, outcome.note, []))[2].append(
+                        route.channel
+                    )
                 elif outcome.deliver != event:
                     row["data"] = payload_data(outcome.deliver.payload)
             rows.append(row)
@@ -140,6 +144,13 @@ def add(
             _supersede(connection, supersede_versions(soaking, None, _offered(decision)))
     if rows:
         connection.execute(insert(deliveries), rows)
+    if withheld:  # the image's history says why nothing was sent
+        connection.execute(insert(history), [
+            {"image_id": image_id, "at": event.created_at,
+             "kind": HistoryKind.NOTICE_WITHHELD.value,
+             "data": {"event_id": event.id, "channels": channels, "reason": note}}
+            for event, note, channels in withheld.values()
+        ])
 
 
 def _offered(decision: CheckDecision) -> tuple[str | None, str | None]:

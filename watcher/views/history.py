@@ -63,5 +63,9 @@ def describe_entry(entry: HistoryEntry) -> str:
             return f"checks failing: {data.get('error')}"
         case HistoryKind.RECOVERED:
             return f"checks succeed again after {data.get('failures')} failure(s)"
+        case HistoryKind.NOTICE_WITHHELD:
+            channels = ", ".join(data.get("channels") or ()) or "-"
+            reason = data.get("reason") or "undone inside the soak window"
+            return f"not announced ({channels}): {reason}"
         case _:
             return ", ".join(f"{key}={value}" for key, value in data.items())
