@@ -89,18 +89,11 @@ class Runtime:
         self._stopping.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
-        current = self._round
-        if current is not None and not current.done():
-            done, _ = await asyncio.wait({current}, timeout=self._stop_timeout)
-            if not done:
-                log.warning(
-                    "checks still running at the stop timeout were abandoned; "
-                    "their images keep their last recorded state",
-                    stop_timeout_seconds=self._stop_timeout,
-                )
-                current.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await current
+        await self._finish(
+            self._round,
+            "checks still running at the stop timeout were abandoned; "
+            "their images keep their last recorded state",
+        )
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         await self._stop_worker()
@@ -113,19 +106,22 @@ class Runtime:
 
     async def _stop_worker(self) -> None:
         self._stop_delivering.set()
-        delivering = self._delivering
-        if delivering is None or delivering.done():
+        await self._finish(
+            self._delivering,
+            "sends still running at the stop timeout were abandoned; they stay due and "
+            "are sent again (same event ids) by the next start",
+        )
+
+    async def _finish(self, task: asyncio.Task[None] | None, abandoned: str) -> None:
+        """Let ``task`` finish within the stop timeout; past it, cancel it and say so."""
+        if task is None or task.done():
             return
-        done, _ = await asyncio.wait({delivering}, timeout=self._stop_timeout)
+        done, _ = await asyncio.wait({task}, timeout=self._stop_timeout)
         if not done:
-            log.warning(
-                "sends still running at the stop timeout were abandoned; they stay due and "
-                "are sent again (same event ids) by the next start",
-                stop_timeout_seconds=self._stop_timeout,
-            )
-            delivering.cancel()
+            log.warning(abandoned, stop_timeout_seconds=self._stop_timeout)
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await delivering
+                await task
 
     async def _round_job(self) -> None:
         """The scheduled job. The round is a task of its own, so that stopping the scheduler
