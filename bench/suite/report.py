@@ -56,11 +56,15 @@ class Results:
         self.targets.append(Target(what, f">= {target:g}{unit}", shown or f"{measured:.2f}{unit}",
                                    verdict))
 
+    def met_exactly(self, what: str, target: float, measured: float, shown: str = "") -> None:
+        verdict = "met" if round(measured, 2) == target else f"missed by {measured - target:+.2f}"
+        self.targets.append(Target(what, f"= {target:.2f}", shown or f"{measured:.2f}", verdict))
+
     def met_at_most(self, what: str, target: float, measured: float, unit: str,
                     shown: str = "") -> None:
         verdict = "met" if measured <= target else f"missed by {measured - target:.3g}{unit}"
         if measured > target > 0:
-            verdict += f" ({measured / target:.2f}x)"
+            verdict += f" ({measured / target:.2f} times the goal)"
         self.targets.append(Target(what, f"<= {target:g}{unit}", shown or f"{measured:.3g}{unit}",
                                    verdict))
 
