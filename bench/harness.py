@@ -54,6 +54,8 @@ class Bench:
         self.fleet, self.scratch, self.results = fleet, scratch, results
         self.concurrency = concurrency
         self.sizes = sizes
+        self.previous: list[str] = []  # refs pushed before this size
+        self.estimate = (0.0, 0.0)  # seconds per tag, fixed seconds: for a larger N
         self.peak_rss: dict[int, float] = {}  # N -> peak RSS (KB) of its unchanged round
 
     def say(self, line: str) -> None:
@@ -95,14 +97,21 @@ class Bench:
         started = time.perf_counter()
         self.fleet.grow(size)
         refs = self.fleet.refs
-        self.say(f"N={size:,}: pushed in {time.perf_counter() - started:.1f} s "
-                 f"({self.fleet.repositories:,} repositories)")
+        pushed = time.perf_counter() - started
+        self.say(f"N={size:,}: pushed in {pushed:.1f} s ({self.fleet.repositories:,} "
+                 "repositories)")
         database = self.scratch / f"watcher-{size}.db"
         config = write_config(self.scratch / f"watcher-{size}.toml", database, self.fleet.host,
                               refs, self.concurrency)
+        started = time.perf_counter()
         before = self.ceiling(refs)
+        ceiling_s = time.perf_counter() - started
         rounds = [self.check(size, "baseline", config, database, before)]
         rounds.append(self.check(size, "unchanged", config, database, before))
+        # What a larger N costs per tag (push, baseline, unchanged), and two ceilings fixed
+        self.estimate = (pushed / (size - len(self.previous)) + sum(r.wall for r in rounds) / size,
+                         2 * ceiling_s)
+        self.previous = refs
         if size == self.sizes[0]:
             first = database_size(database)
             for _ in range(9):
@@ -160,6 +169,14 @@ class Bench:
                      f"(best {best * 1e3:.0f}, worst {worst * 1e3:.0f})")
             self.results.met_at_most(f"{label}, {images:,} images, wall with start-up "
                                      f"(median of {runs})", 0.5, median, " s")
+
+    def startup(self) -> None:
+        median, best, _ = median_wall(["--version"], 5)
+        self.say(f"start-up (`watcher --version`): median {median * 1e3:.0f} ms")
+        self.results.lines.append(
+            f"Start-up alone, `watcher --version` (it imports the whole command line): median "
+            f"{median * 1e3:.0f} ms, best {best * 1e3:.0f} ms of 5; every wall time above "
+            "includes it")
 
     def tags(self) -> None:
         import tags_rank
@@ -289,29 +306,28 @@ def main() -> None:
     try:
         bench = Bench(fleet, scratch, results, args.concurrency, sizes)
         bench.tags()
+        bench.startup()
         # status, the daemon and the targets at 10,000 images (or the largest N below it)
         main_size = max([s for s in sizes if s <= 10_000] or sizes[:1])
-        per_tag = 0.0  # seconds one tracked tag cost at main_size: push, rounds, ceilings
         for size in sizes:
             if size > main_size:
-                left = deadline - time.perf_counter() - DAEMON_AT_LEAST
+                per_tag, fixed = bench.estimate
+                left = deadline - time.perf_counter() - DAEMON_AT_LEAST - fixed
                 fits = int(left / per_tag) // 1000 * 1000 if per_tag else size
                 if fits < size:
                     results.notes.append(
                         f"N={size:,} would not fit the time budget at this machine's speed "
-                        f"(about {per_tag * size:.0f} s); "
+                        f"(about {per_tag * size + fixed:.0f} s); "
                         + (f"N={fits:,} ran instead." if fits > main_size else "it was left out."))
                     if fits <= main_size:
                         continue
                     size = fits
-            begun = time.perf_counter()
             database = bench.size(size)
             results.record_load(f"after N={size:,}")
             if size == sizes[0]:
                 bench.far_away(min(1000, size))
                 bench.skopeo(args.skopeo_sample, 10_000)
             if size == main_size:
-                per_tag = (time.perf_counter() - begun) / size
                 daemon_db = scratch / "daemon.db"
                 for suffix in ("", "-wal"):
                     if Path(f"{database}{suffix}").exists():
