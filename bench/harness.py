@@ -43,6 +43,7 @@ from suite.report import Results, Round, markdown  # noqa: E402
 RTT = 0.05
 CEILING_SAMPLE = 10_000
 DAEMON_NOISE_MB = 2.0
+ESTIMATE_MARGIN = 1.5  # a larger N costs more per tag than the last (and load varies)
 DAEMON_AT_LEAST = 45.0  # seconds kept for the daemon's rounds
 MOVED_UP_TO = 10_000  # larger N: baseline and unchanged rounds only (time budget)
 MB = 1024 * 1024
@@ -312,6 +313,7 @@ def main() -> None:
         for size in sizes:
             if size > main_size:
                 per_tag, fixed = bench.estimate
+                per_tag *= ESTIMATE_MARGIN
                 left = deadline - time.perf_counter() - DAEMON_AT_LEAST - fixed
                 fits = int(left / per_tag) // 1000 * 1000 if per_tag else size
                 if fits < size:
