@@ -337,7 +337,7 @@ def main() -> None:
                 bench.status(database, size)
                 bench.targets(size)
         bench.memory()
-        left = deadline - time.perf_counter()
+        left = deadline - time.perf_counter() - 10  # stopping it, writing the page
         bench.daemon(daemon_db, main_size, args.daemon_rounds, max(DAEMON_AT_LEAST, left))
     finally:
         fleet.registry.close()

@@ -125,7 +125,9 @@ def run_daemon(config: Path, rounds: int, budget: float) -> DaemonRun:
                 continue
             rss.append(_proc_status(process.pid, "VmRSS"))
             peak = _proc_status(process.pid, "VmHWM")
-            if len(rss) >= rounds or time.perf_counter() - started > budget:
+            elapsed = time.perf_counter() - started
+            # stop when another round of the same length would end past the budget
+            if len(rss) >= rounds or elapsed * (len(rss) + 1) / len(rss) > budget:
                 break
         if process.poll() is not None:
             raise RuntimeError(f"watcher run exited {process.returncode}")
