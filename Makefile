@@ -45,11 +45,9 @@ unit: $(VENV)/.installed-test
 test: lint typecheck
 	$(BIN)/pytest -q
 
+# The whole benchmark (under 10 minutes): prints the figures, writes docs/benchmarks.md.
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/tags_rank.py
-	$(BIN)/python bench/status_10k.py
-	$(BIN)/python bench/registry_throughput.py
-	$(BIN)/python bench/check_round.py
+	$(BIN)/python bench/harness.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
