@@ -237,6 +237,10 @@ class Bench:
             f"(MB) {', '.join(f'{r:.0f}' for r in rss)}; peak {run.peak_kb / 1024:.0f} MB")
 
     def skopeo(self, sample: int, total: int) -> None:
+        if shutil.which("skopeo") is None:
+            self.say("skopeo is not installed (apt-get install skopeo): the peer is left out")
+            self.results.notes.append("The peer was left out: skopeo is not installed.")
+            return
         refs = self.fleet.refs[:: max(1, len(self.fleet.refs) // sample)][:sample]
         started = time.perf_counter()
         for ref in refs:
