@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from tests.acceptance.cli import run, write_config
 from tests.support.registry import RunningRegistry
+from tests.support.terminal import run_on_a_terminal
 
 PLATFORMS = ["linux/amd64", "linux/arm64/v8"]
 
@@ -159,7 +158,7 @@ def _subprocess_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.registry
-def test_progress_and_colour_only_on_a_terminal(
+def test_progress_and_colour_onlyrun_on_a_terminal(
     registry_open: RunningRegistry, repository: str, tmp_path: Path
 ) -> None:
     registry_open.push.push_image(repository, "1")
@@ -178,39 +177,14 @@ def test_progress_and_colour_only_on_a_terminal(
     assert "1/1 images" not in piped.stderr  # no progress line
     assert "\x1b[" not in piped.stdout  # no colour
 
-    text = _on_a_terminal(command, _subprocess_env(tmp_path))
+    text = run_on_a_terminal(command, _subprocess_env(tmp_path))
     assert "1/1 images" in text
     assert "\x1b[1m" in text  # the image's state line in bold
     env = {**_subprocess_env(tmp_path), "NO_COLOR": "1"}
-    plain = _on_a_terminal(command, env)
+    plain = run_on_a_terminal(command, env)
     assert "1/1 images" in plain  # the progress line stays
     assert "unchanged" in plain
     assert "\x1b[1m" not in plain
-
-
-def _on_a_terminal(command: list[str], env: dict[str, str]) -> str:
-    main, secondary = pty.openpty()
-    process = subprocess.Popen(
-        command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True
-    )
-    os.close(secondary)
-    output = b""
-    try:
-        while True:
-            ready, _, _ = select.select([main], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:  # the terminal closed: the process ended
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        os.close(main)
-        assert process.wait(timeout=30) == 0
-    return output.decode()
 
 
 @pytest.mark.registry

@@ -5,38 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from tests.support import free_port
 from tests.support.receivers import Answer, Hit, HookReceiver
+from tests.support.smtp import Inbox, smtp_server
 from watcher.cli import main
 
 SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmc="
 TOKEN = "tok-9f8e7d6c5b4a"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.contents: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.contents.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 def echo_back(hit: Hit) -> Answer:

@@ -4,8 +4,6 @@ fit the terminal, registry-supplied text escaped (JSON exact), ``NO_COLOR``, rea
 from __future__ import annotations
 
 import os
-import pty
-import select
 import shutil
 import stat
 import subprocess
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.terminal import run_on_a_terminal
 from watcher.cli import main
 from watcher.core.changes import ImageState, NewerVersions, Observation, WatchPolicy, decide
 from watcher.core.observation import OCI_INDEX, ManifestObservation
@@ -164,38 +163,13 @@ def test_history_limit_out_of_range_is_a_usage_error(database: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def _on_a_terminal(command: list[str], env: dict[str, str]) -> str:
-    main_fd, secondary = pty.openpty()
-    process = subprocess.Popen(
-        command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True
-    )
-    os.close(secondary)
-    output = b""
-    try:
-        while True:
-            ready, _, _ = select.select([main_fd], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(main_fd, 4096)
-            except OSError:  # the terminal closed: the process ended
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        os.close(main_fd)
-        assert process.wait(timeout=30) == 0
-    return output.decode()
-
-
 def test_colour_only_on_a_terminal_and_never_with_no_color(database: Path) -> None:
     command = [sys.executable, "-m", "watcher", "status", "--database", f"sqlite:///{database}"]
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env["COLUMNS"] = "100"
-    coloured = _on_a_terminal(command, env)
+    coloured = run_on_a_terminal(command, env)
     assert "\x1b[33m" in coloured  # rebuild needed, in yellow
-    plain = _on_a_terminal(command, {**env, "NO_COLOR": "1"})
+    plain = run_on_a_terminal(command, {**env, "NO_COLOR": "1"})
     assert "rebuild needed" in plain
     assert "\x1b[" not in plain
     piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)

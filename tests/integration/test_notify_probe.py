@@ -10,13 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.support import free_port
 from tests.support.receivers import Answer, Hit, HookReceiver
+from tests.support.smtp import Inbox, smtp_server
 from watcher.notify import Channel, OutcomeKind
 from watcher.notify.email import EmailChannel, Security
 from watcher.notify.webhook import WebhookChannel
@@ -25,24 +24,10 @@ from watcher.service.probe import TEST_KIND, send_probe
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.contents: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.contents.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture
