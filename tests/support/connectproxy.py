@@ -20,50 +20,21 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+from tests.support.tcp import ThreadedTCPServer
+
 _LOCAL = ("localhost", "0.0.0.0")
 
 
-class ConnectProxy:
+class ConnectProxy(ThreadedTCPServer):
     def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+        super().__init__()  # .connections: client connections accepted
         self.credentials = credentials
-        self.connections = 0  # client connections accepted
         self.targets: list[str] = []  # host:port of each tunnel or forwarded request
         self.authorizations: list[str | None] = []  # Proxy-Authorization of each request
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = int(self._listener.getsockname()[1])
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ConnectProxy:
-        thread = threading.Thread(target=self._accept, daemon=True, name="connect-proxy")
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
 
     def _serve(self, client: socket.socket) -> None:
         with client:

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.tcp import ThreadedTCPServer
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -192,7 +194,7 @@ def manifest_server(repository: str, tag: str, body: bytes, media_type: str,
     return handle
 
 
-class RawServer:
+class RawServer(ThreadedTCPServer):
     """A TCP server on loopback that answers every request with ``answer`` as raw bytes, for
     malformed HTTP the http.server module would never send. ``answer`` is bytes, or a function
     given the connected socket (to send headers that never end, say). ``tls`` serves HTTPS
@@ -200,42 +202,13 @@ class RawServer:
 
     def __init__(self, answer: bytes | Callable[[socket.socket], None], *,
                  tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.answer = answer
         self.tls = tls
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = int(self._listener.getsockname()[1])
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    def __enter__(self) -> RawServer:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
         if self.tls is not None:
