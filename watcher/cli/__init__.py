@@ -52,3 +52,7 @@ main.add_command(ack)
 main.add_command(events)
 main.add_command(notify)
 main.add_command(run)
+
+from watcher.cli.scan import scan  # noqa: E402
+
+main.add_command(scan)

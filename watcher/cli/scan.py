@@ -1,0 +1,71 @@
+"""``watcher scan PATH...``: list what the Dockerfiles, compose files and Kubernetes manifests
+under each PATH are built on. Reads files only: no registry, no database, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from watcher.cli.common import handle_errors, json_option, print_json
+from watcher.core.globs import GlobError
+from watcher.sources.files import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, FileSource
+from watcher.terminal import printable
+from watcher.views.scan import describe_dependent, scan_document
+
+
+def _build_arg(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx, param)
+        args[name] = text
+    return args
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--include", "include", multiple=True, metavar="GLOB",
+              help="Files to read (repeatable) [default: Dockerfiles, Containerfiles, compose "
+                   "files, *.yaml/*.yml].")
+@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+              help="Files and directories to leave out (repeatable) "
+                   "[default: **/node_modules/**, **/vendor/**].")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
+              callback=_build_arg, help="A value for an ARG without a default (repeatable).")
+@json_option
+@handle_errors
+def scan(
+    paths: tuple[Path, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    build_args: dict[str, str],
+    as_json: bool,
+) -> None:
+    """Print the images the files under each PATH are built on, and where each is used."""
+    documents = []
+    for path in paths:
+        try:
+            source = FileSource(path, include or DEFAULT_INCLUDE, exclude or DEFAULT_EXCLUDE,
+                                build_args)
+        except GlobError as exc:
+            raise click.BadParameter(str(exc), param_hint="--include/--exclude") from None
+        documents.append(scan_document(str(path), source.scan()))
+    if as_json:
+        print_json({"sources": documents})
+        return
+    for document in documents:
+        found = len(document["images"])
+        click.echo(f"{printable(document['path'])}: {found} image{'s' * (found != 1)}")
+        for image in document["images"]:
+            click.echo(f"  {printable(image['ref'])}")
+            for dependent in image["dependents"]:
+                click.echo(f"    {printable(describe_dependent(dependent))}")
+        for problem in document["problems"]:
+            where = f"{problem['path']}:{problem['line']}" if problem["line"] else problem["path"]
+            click.echo(f"  problem: {printable(where)}: {printable(problem['message'])}")
+
