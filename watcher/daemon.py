@@ -1,7 +1,10 @@
 """The long-running daemon: one asyncio event loop for the life of the process, running the
 :class:`~watcher.service.runtime.Runtime` until SIGTERM or SIGINT.
 
-The first signal stops cleanly: no new check starts, the checks in flight finish and are
+SIGHUP reloads the config: a config that does not load is refused with one log line naming
+file and key, and the running one goes on.
+
+The first SIGTERM or SIGINT stops cleanly: no new check starts, the checks in flight finish and are
 recorded (for at most the stop timeout), and the process exits 0. A second signal exits at
 once with status 128 + the signal number; the database stays consistent, since every write
 is one transaction.
@@ -13,27 +16,38 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 import structlog
 
 from watcher.config import Config
+from watcher.errors import WatcherError
 from watcher.service.runtime import DEFAULT_STOP_TIMEOUT, Runtime
 from watcher.store.engine import mask
 
 log = structlog.get_logger("watcher.daemon")
 
 
-def run_daemon(config: Config, *, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
-    """Check every ``config.interval`` seconds until SIGTERM or SIGINT.
+def run_daemon(
+    config: Config,
+    *,
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+    reload: Callable[[], Config] | None = None,
+) -> None:
+    """Check on the configured schedules until SIGTERM or SIGINT; on SIGHUP, ``reload()``
+    gives the new config (it raises a :class:`WatcherError` for a config that is wrong).
 
     The database is migrated once at start-up; a round that fails as a whole (database
     unreachable, say) is logged and the next one runs on schedule.
     """
-    asyncio.run(_serve(config, stop_timeout))
+    asyncio.run(_serve(config, stop_timeout, reload))
 
 
-async def _serve(config: Config, stop_timeout: float) -> None:
+async def _serve(
+    config: Config, stop_timeout: float, reload: Callable[[], Config] | None
+) -> None:
     stop = asyncio.Event()
+    reloads: set[asyncio.Task[None]] = set()
 
     def on_signal(signum: int) -> None:
         name = signal.Signals(signum).name
@@ -45,16 +59,38 @@ async def _serve(config: Config, stop_timeout: float) -> None:
         sys.stderr.flush()
         os._exit(128 + signum)  # a write in progress is one transaction: it is rolled back
 
+    runtime = Runtime(config, stop_timeout=stop_timeout)
+    lock = asyncio.Lock()  # one reload at a time, in the order the signals came
+
+    async def reload_config() -> None:
+        async with lock:
+            if stop.is_set() or reload is None:
+                return
+            try:
+                new = await asyncio.to_thread(reload)
+                await runtime.reload(new)
+            except WatcherError as exc:
+                log.error("config reload refused; the running config goes on",
+                          error=exc.message)
+            except Exception:
+                log.exception("config reload failed; the running config goes on")
+
+    def on_hangup() -> None:
+        log.info("reloading the config", signal="SIGHUP")
+        task = asyncio.create_task(reload_config(), name="reload")
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    runtime = Runtime(config, stop_timeout=stop_timeout)
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     try:
         await runtime.start()
         log.info(
             "watcher started",
             images=len(config.images),
-            interval_seconds=config.interval,
+            schedule=config.schedule.describe(),
             database=mask(config.database),
         )
         await stop.wait()

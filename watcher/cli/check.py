@@ -67,6 +67,12 @@ def _delivery_line(report: DeliveryReport) -> str:
     help="After the checks, how long to spend sending the notifications due (0: send none); "
     "what is left is sent by the next run.",
 )
+@click.option(
+    "--list-tags",
+    is_flag=True,
+    help="List every repository's tags now, even when its last listing is more recent than "
+    "its tags_interval.",
+)
 @click.argument("refs", nargs=-1, metavar="[REF]...")
 @click.pass_obj
 @handle_errors
@@ -77,9 +83,14 @@ def check(
     as_json: bool,
     show_all: bool,
     deliver_timeout: float,
+    list_tags: bool,
     refs: tuple[str, ...],
 ) -> None:
     """Check the configured images (or REFs) once, record what changed, and print it.
+
+    Tags are listed (to find newer versions) when a repository's last listing is older
+    than its tags_interval (default 6h), or with --list-tags; in between, an unchanged
+    image costs one request.
 
     The text lists the images that changed or failed (--all: every image) and a summary
     naming them; --json has every image with full digests.
@@ -112,7 +123,8 @@ def check(
             )
 
         try:
-            report = asyncio.run(check_images(config, store, images, progress=on_check))
+            report = asyncio.run(check_images(
+                config, store, images, progress=on_check, list_tags=list_tags))
         finally:
             progress.close()
         if config.channels and deliver_timeout > 0:

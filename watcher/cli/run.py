@@ -13,7 +13,8 @@ from watcher.cli.common import (
     handle_errors,
     read_config,
 )
-from watcher.config import parse_duration
+from watcher.config import Config, parse_duration
+from watcher.errors import ConfigError
 from watcher.logs import configure_logging
 
 
@@ -40,11 +41,21 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 def run(
     logs: LogSettings, config_path: Path, database_url: str | None, stop_timeout: float
 ) -> None:
-    """Run the daemon: check the configured images every [watcher] interval."""
+    """Run the daemon: check the configured images on their schedules.
+
+    SIGHUP reloads the config file (a config that does not load is refused and the running
+    one goes on); SIGTERM or Ctrl-C lets the checks in flight finish, then exits 0.
+    """
     configure_logging(logs.level or "info", json=logs.json)
     config = read_config(config_path, database_url)
     if not config.images:
         raise click.UsageError(f"{config_path}: no [[images]] to watch")
     from watcher.daemon import run_daemon  # the scheduler and registry client, only when run
 
-    run_daemon(config, stop_timeout=stop_timeout)
+    def reload() -> Config:
+        new = read_config(config_path, database_url)
+        if not new.images:
+            raise ConfigError("no [[images]] to watch", path=str(config_path))
+        return new
+
+    run_daemon(config, stop_timeout=stop_timeout, reload=reload)

@@ -23,6 +23,13 @@ from watcher.config.registries import (
     RegistryConfig,
     parse_registry,
 )
+from watcher.config.schedule import (
+    DEFAULT_TAGS_INTERVAL,
+    first_check,
+    parse_schedule,
+    parse_tags_interval,
+)
+from watcher.core.schedule import Schedule
 from watcher.errors import ConfigError
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
@@ -39,6 +46,11 @@ WATCHER_KEYS = (
     "timeout",
     "notify_on_first_check",
     "docker_config",
+    "schedule",
+    "timezone",
+    "jitter",
+    "tags_interval",
+    "first_check",
 )
 
 
@@ -46,7 +58,10 @@ WATCHER_KEYS = (
 class Config:
     path: Path | None
     database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
-    interval: float = DEFAULT_INTERVAL
+    interval: float = DEFAULT_INTERVAL  # the default schedule's interval, for messages
+    schedule: Schedule = field(default_factory=Schedule)
+    tags_interval: float = DEFAULT_TAGS_INTERVAL
+    first_check: str = "immediate"  # or "scheduled": wait for the first scheduled time
     concurrency: int = DEFAULTS.max_concurrency
     timeout: float = DEFAULTS.timeout
     notify_on_first_check: bool = False
@@ -57,6 +72,12 @@ class Config:
     channels: tuple[ChannelConfig, ...] = ()
     soak: float = 0.0
     templates: Path | None = None
+
+    def schedule_of(self, image: TrackedImage) -> Schedule:
+        return image.schedule or self.schedule
+
+    def tags_interval_of(self, image: TrackedImage) -> float:
+        return self.tags_interval if image.tags_interval is None else image.tags_interval
 
     def registry(self, host: str) -> RegistryConfig | None:
         return next((r for r in self.registries if r.host == host), None)
@@ -97,8 +118,9 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         for i, item in enumerate(reader.array_of_tables(raw, "registries"))
     )
     reader.unique([r.host for r in registries], "registries", "host")
+    schedule = parse_schedule(reader, section, "watcher", None) or Schedule()
     images = tuple(
-        parse_image(reader, item, f"images[{i}]", notify_default)
+        parse_image(reader, item, f"images[{i}]", notify_default, schedule)
         for i, item in enumerate(reader.array_of_tables(raw, "images"))
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
@@ -110,7 +132,11 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
             key="watcher.database",
             path=path,
         ),
-        interval=reader.duration(section, "watcher.interval", DEFAULT_INTERVAL, MAX_INTERVAL),
+        interval=schedule.interval or DEFAULT_INTERVAL,
+        schedule=schedule,
+        tags_interval=parse_tags_interval(reader, section, "watcher", None)
+        or DEFAULT_TAGS_INTERVAL,
+        first_check=first_check(reader, section),
         concurrency=concurrency,
         timeout=timeout,
         notify_on_first_check=notify_default,

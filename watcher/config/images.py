@@ -9,7 +9,9 @@ from typing import Any
 
 from watcher.config.notify import soak_window
 from watcher.config.reader import Reader
+from watcher.config.schedule import SCHEDULE_KEYS, parse_schedule, parse_tags_interval
 from watcher.core.reference import ImageReference, parse_reference
+from watcher.core.schedule import Schedule
 from watcher.core.tags import TagPolicy
 from watcher.core.tags.policy import DEFAULT_POLICY
 from watcher.errors import InvalidReference
@@ -23,6 +25,7 @@ IMAGE_KEYS = (
     "notify_on_first_check",
     "list_tags",
     "soak",
+    *SCHEDULE_KEYS,
     *_TAG_POLICY_KEYS,
 )
 
@@ -37,10 +40,19 @@ class TrackedImage:
     list_tags: bool = True
     tags: TagPolicy = DEFAULT_POLICY
     soak: float | None = None  # seconds; None: ``[notify] soak``
+    schedule: Schedule | None = None  # None: ``[watcher]``'s
+    tags_interval: float | None = None  # seconds; None: ``[watcher] tags_interval``
 
 
-def parse_image(reader: Reader, item: Mapping[str, Any], where: str, notify: bool) -> TrackedImage:
-    """One ``[[images]]`` entry; ``notify`` is ``[watcher]``'s ``notify_on_first_check``."""
+def parse_image(
+    reader: Reader,
+    item: Mapping[str, Any],
+    where: str,
+    notify: bool,
+    schedule: Schedule | None = None,
+) -> TrackedImage:
+    """One ``[[images]]`` entry; ``notify`` is ``[watcher]``'s ``notify_on_first_check``,
+    ``schedule`` its schedule (an image's own ``timezone`` or ``jitter`` refine it)."""
     reader.keys(item, where, IMAGE_KEYS)
     text = reader.string(item, f"{where}.ref")
     if not text:
@@ -64,7 +76,19 @@ def parse_image(reader: Reader, item: Mapping[str, Any], where: str, notify: boo
         list_tags=reader.boolean(item, f"{where}.list_tags", ref.digest is None),
         tags=tags,
         soak=soak_window(reader, item, f"{where}.soak", None),
+        schedule=_own_schedule(reader, item, where, schedule),
+        tags_interval=parse_tags_interval(reader, item, where, None),
     )
+
+
+def _own_schedule(
+    reader: Reader, item: Mapping[str, Any], where: str, default: Schedule | None
+) -> Schedule | None:
+    """The image's schedule when it sets one (built on ``default``), else None."""
+    own = parse_schedule(reader, item, where, None)
+    if own is None:
+        return None
+    return parse_schedule(reader, item, where, default)
 
 
 def _tag_policy(reader: Reader, item: Mapping[str, Any], where: str) -> TagPolicy:

@@ -14,6 +14,7 @@ transaction, decided against the state stored at that moment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,12 +38,13 @@ from watcher.core.delivery import Route
 from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
+from watcher.core.schedule import slot_offset
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
 from watcher.errors import NotFound, RegistryError
 from watcher.registry import RegistryClient
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
-from watcher.store import Store
+from watcher.store import Store, TagListing
 
 log = structlog.get_logger("watcher.service")
 
@@ -90,12 +92,22 @@ class CheckRound:
         stop: asyncio.Event | None = None,
         routes: Sequence[Route] = (),
         soak: float = 0.0,
+        tags_interval: Callable[[TrackedImage], float] | None = None,
+        list_tags: bool = False,
+        spread: float = 0.0,
     ) -> None:
         """``unusable`` maps registries that cannot be asked (no credentials) to the reason.
 
         ``routes`` are the channels' subscriptions: each event recorded gets its deliveries in
         the same transaction, tagged with this round's id; ``soak`` is the global soak window
         (an image's own wins).
+
+        ``tags_interval`` gives each image's tag-listing interval: between listings, its
+        ranking is reused without a request (each repository's last listing is stored);
+        None, or ``list_tags``, lists every repository in this round.
+
+        ``spread`` (seconds, the schedule's jitter) delays each repository's checks by a
+        stable offset within it, so that a large fleet does not fire at once.
 
         Once ``stop`` is set, checks not yet started are not started (they are left out of
         the report and the database); checks already started finish and are recorded. A
@@ -109,6 +121,9 @@ class CheckRound:
         self._clock = clock
         self._progress = progress
         self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
+        self._tags_interval = None if list_tags else tags_interval
+        self._listings: dict[tuple[str, str], TagListing] = {}
+        self._spread = spread
         self._routes = tuple(routes)
         self._soak = soak
         self.round_id = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
@@ -117,6 +132,9 @@ class CheckRound:
         images = list(images)
         # Inactive images too: one checked by name continues from its stored state.
         states = self._store.load_states([str(i.ref) for i in images], include_inactive=True)
+        if self._tags_interval is not None:
+            self._listings = self._store.tag_listings(
+                (i.ref.registry, i.ref.repository) for i in images if i.list_tags)
         queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write(queue))
         try:
@@ -185,6 +203,8 @@ class CheckRound:
         queue: asyncio.Queue[_Pending | None],
     ) -> _Pending | None:
         ref = image.ref
+        if self._spread > 0 and not await self._wait_for_slot(ref):
+            return None
         slots = self._slots.get(ref.registry)
         if slots is None:
             limit = self._client.settings_for(ref).max_concurrency
@@ -193,6 +213,18 @@ class CheckRound:
             if self._stop is not None and self._stop.is_set():
                 return None
             return await self._check_now(image, previous, queue)
+
+    async def _wait_for_slot(self, ref: ImageReference) -> bool:
+        """Wait for this repository's offset in the spread; False when told to stop."""
+        delay = slot_offset(f"{ref.registry}/{ref.repository}", self._spread)
+        if delay <= 0:
+            return True
+        if self._stop is None:
+            await asyncio.sleep(delay)
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
+        return not self._stop.is_set()
 
     async def _check_now(
         self,
@@ -244,6 +276,10 @@ class CheckRound:
         ref = image.ref
         if not image.list_tags or ref.tag is None:
             return None, None, None
+        policy = image.tags
+        reused = self._listed_recently(image, previous)
+        if reused is not None:
+            return previous.newer if previous else None, reused, None
         try:
             tags, listed = await self._list_tags(ref)
         except RegistryError as exc:
@@ -252,7 +288,6 @@ class CheckRound:
         except Exception as exc:
             log.exception("tag listing failed unexpectedly", image=str(ref))
             return None, None, f"tag listing failed: {_unexpected(ref, exc)}"
-        policy = image.tags
         fingerprint = _fingerprint(ref.tag, policy, listed)
         if previous is not None and previous.tags_fingerprint == fingerprint:
             return previous.newer, fingerprint, None
@@ -263,6 +298,20 @@ class CheckRound:
             return None, None, f"tag ranking failed: {type(exc).__name__}: {exc}"
         return NewerVersions(answer.same_line, answer.newest), fingerprint, None
 
+    def _listed_recently(self, image: TrackedImage, previous: ImageState | None) -> str | None:
+        """The image's fingerprint when its ranking stands without listing: its repository
+        was listed within its ``tags_interval``, and that listing ranked it as it is now."""
+        if self._tags_interval is None or previous is None or previous.tags_error:
+            return None
+        listing = self._listings.get((image.ref.registry, image.ref.repository))
+        if listing is None or image.ref.tag is None:
+            return None
+        age = (self._clock() - listing.listed_at).total_seconds()
+        if not 0 <= age < self._tags_interval(image):
+            return None
+        fingerprint = _fingerprint(image.ref.tag, image.tags, listing.list_digest)
+        return fingerprint if fingerprint == previous.tags_fingerprint else None
+
     async def _list_tags(self, ref: ImageReference) -> tuple[list[str], str]:
         """One tag listing per repository per round, shared by every image of it, with a
         digest of the list (computed once: a repository may have thousands of tags)."""
@@ -272,8 +321,13 @@ class CheckRound:
         return await asyncio.shield(self._tag_lists[key])
 
     async def _fetch_tag_list(self, ref: ImageReference) -> tuple[list[str], str]:
+        listed_at = self._clock()
         tags = await self._client.list_tags(ref)
-        return tags, hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
+        digest = hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
+        listing = TagListing(ref.registry, ref.repository, listed_at, digest, len(tags))
+        self._listings[(ref.registry, ref.repository)] = listing
+        await asyncio.to_thread(self._store.record_tag_listing, listing)
+        return tags, digest
 
 
 @dataclass
@@ -339,9 +393,13 @@ async def check_images(
     client: RegistryClient | None = None,
     unusable: Mapping[str, str] | None = None,
     stop: asyncio.Event | None = None,
+    list_tags: bool = False,
+    spread: float = 0.0,
 ) -> RoundReport:
     """Run one round over ``images``: with ``client`` (the caller owns it; ``unusable`` as
-    for :class:`CheckRound`), else with a client built from ``config`` for this round."""
+    for :class:`CheckRound`), else with a client built from ``config`` for this round.
+    Tags are listed per the images' ``tags_interval``, or for every repository with
+    ``list_tags``."""
     if client is None:
         # A credential helper failing for one registry fails that registry's images only.
         problems: dict[str, str] = {}
@@ -350,10 +408,12 @@ async def check_images(
             log.warning("registry credentials unavailable", registry=host, error=problem)
         async with RegistryClient(settings, default=default) as own:
             return await check_images(config, store, images, clock=clock, progress=progress,
-                                      client=own, unusable=problems, stop=stop)
+                                      client=own, unusable=problems, stop=stop,
+                                      list_tags=list_tags, spread=spread)
     report = await CheckRound(
         client, store, clock=clock, progress=progress, unusable=unusable, stop=stop,
         routes=[channel.route for channel in config.channels], soak=config.soak,
+        tags_interval=config.tags_interval_of, list_tags=list_tags, spread=spread,
     ).run(images)
     log.info(
         "round finished",

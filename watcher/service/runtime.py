@@ -1,26 +1,32 @@
 """What ``watcher run`` keeps alive on its one event loop: the store, a registry client that
-lives across rounds, the schedule of check rounds, and the delivery worker.
+lives across rounds, the schedules of check rounds, and the delivery worker.
 
-:class:`Runtime` owns those parts: :meth:`Runtime.start` opens them in order and
-:meth:`Runtime.stop` closes them in reverse. Further long-lived parts (an HTTP server) belong
-here too: started after the store, stopped before it.
+:class:`Runtime` owns those parts: :meth:`Runtime.start` opens them in order,
+:meth:`Runtime.reload` swaps in a new config without a restart, and :meth:`Runtime.stop`
+closes them in reverse. Further long-lived parts (an HTTP server) belong here too: started
+after the store, stopped before it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from watcher.config import Config
+from watcher.config import Config, TrackedImage
+from watcher.core.schedule import Schedule
 from watcher.errors import WatcherError
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.delivery import DeliveryWorker, build_channels
 from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
+from watcher.service.schedules import group_by_schedule, trigger_for
 from watcher.service.storage import open_store
 from watcher.store import Store
 
@@ -28,139 +34,280 @@ log = structlog.get_logger("watcher.runtime")
 
 DEFAULT_STOP_TIMEOUT = 10.0
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
+_JOB_PREFIX = "round:"
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """The last finished round, for health checks and metrics."""
+
+    finished_at: datetime
+    duration: float
+    checked: int
+    changed: int
+    failed: int
 
 
 class Runtime:
     """The daemon's long-lived parts, on the running event loop.
 
-    A check round starts at :meth:`start` and then every ``config.interval`` seconds, one at a
-    time (a round still running when the next is due is not started twice). The registry
-    client is kept from round to round (its token cache and connection pool with it) as long
-    as the registry settings, re-read each round like Docker's credential helpers, stay the
-    same.
+    Images are grouped by schedule (the ``[watcher]`` interval or cron schedule, or an
+    image's own); each group is one scheduler job, whose round spreads its checks over the
+    schedule's jitter (but the first round at start-up, which checks everything at once). A group's round still running when the next is due is not started
+    twice, and an image is never checked by two rounds at once. The registry client is kept
+    from round to round (its token cache and connection pool with it) as long as the
+    registry settings, re-read each round like Docker's credential helpers, stay the same.
     """
 
     def __init__(self, config: Config, *, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         self._config = config
-        self._images = list(config.images)
         self._stop_timeout = stop_timeout
         self._stopping = asyncio.Event()
         self._store: Store | None = None
         self._client: RegistryClient | None = None
         self._client_settings: _ClientSettings | None = None
+        self._retired: list[RegistryClient] = []  # replaced while another round used them
         self._scheduler: AsyncIOScheduler | None = None
-        self._round: asyncio.Task[None] | None = None
+        self._groups: dict[str, tuple[Schedule, list[TrackedImage]]] = {}
+        self._rounds: set[asyncio.Task[None]] = set()
+        self._at_once: set[str] = set()  # jobs whose next round is the first, not spread
+        self._in_flight: set[str] = set()
+        self._again: dict[str, TrackedImage] = {}  # asked for while in flight: once more after
         self._worker: DeliveryWorker | None = None
         self._delivering: asyncio.Task[None] | None = None
         self._stop_delivering = asyncio.Event()
         self.not_started = 0  # images the last round left unchecked because of a stop
+        self.last_round: RoundSummary | None = None
+        self.started_at = time.monotonic()
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def store(self) -> Store | None:
+        return self._store
+
+    @property
+    def scheduler_running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
 
     async def start(self) -> None:
         """Migrate and open the database, start delivering the outbox, then schedule the
-        rounds, the first one now."""
+        rounds (the first ones now, unless ``first_check = "scheduled"``)."""
         self._store = await asyncio.to_thread(open_store, self._config)
-        await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in self._images])
-        if self._config.channels:
-            channels, problems = build_channels(self._config)
-            for name, problem in problems.items():
-                log.error("notification channel unavailable; its deliveries wait",
-                          channel=name, error=problem)
-            self._worker = DeliveryWorker(self._store, channels)
-            self._delivering = asyncio.create_task(
-                self._worker.run(self._stop_delivering), name="delivery")
+        await asyncio.to_thread(self._store.sync_images,
+                                [str(i.ref) for i in self._config.images])
+        self._start_worker(self._config)
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
-        scheduler.add_job(
-            self._round_job,
-            "interval",
-            seconds=self._config.interval,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(self._config.interval)),
-            id="check-round",
-        )
         scheduler.start()
         self._scheduler = scheduler
+        self._schedule(self._config, first=self._config.first_check == "immediate")
+
+    async def reload(self, config: Config) -> None:
+        """Use ``config`` from now on: images added and removed, schedules and channels
+        changed. Rounds in flight finish with the config they started with; added images are
+        checked at once. The database cannot change without a restart."""
+        if config.database != self._config.database:
+            raise WatcherError(
+                "[watcher] database differs from the running one; a new database needs a "
+                "restart, so the old config keeps running"
+            )
+        assert self._store is not None
+        old_refs = {str(i.ref) for i in self._config.images}
+        await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in config.images])
+        if config.channels != self._config.channels or config.templates != self._config.templates:
+            await self._stop_worker()
+            self._start_worker(config)
+        self._config = config
+        self._schedule(config, first=False)
+        added = [i for i in config.images if str(i.ref) not in old_refs]
+        log.info("config reloaded", images=len(config.images), added=len(added),
+                 removed=len(old_refs - {str(i.ref) for i in config.images}),
+                 schedules=len(self._groups))
+        if added:
+            self.request_check(added)
+
+    def request_check(self, images: Iterable[TrackedImage]) -> None:
+        """Check ``images`` now, outside their schedule (a push, a reload). An image being
+        checked already is checked once more when that check ends."""
+        if self._stopping.is_set():
+            return
+        wanted = list(images)
+        if wanted:
+            self._launch(wanted, spread=0.0)
 
     async def stop(self) -> None:
         """Start no new round, check or send; let the checks and sends in flight finish and be
-        recorded (waiting at most the stop timeout for each), then close the client and the
-        store."""
+        recorded (waiting at most the stop timeout), then close the client and the store."""
         self._stopping.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
         await self._finish(
-            self._round,
+            list(self._rounds),
             "checks still running at the stop timeout were abandoned; "
             "their images keep their last recorded state",
         )
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         await self._stop_worker()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in [*self._retired, *([self._client] if self._client else [])]:
+            await client.aclose()
+        self._retired, self._client = [], None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
 
+    def _start_worker(self, config: Config) -> None:
+        assert self._store is not None
+        if not config.channels:
+            return
+        channels, problems = build_channels(config)
+        for name, problem in problems.items():
+            log.error("notification channel unavailable; its deliveries wait",
+                      channel=name, error=problem)
+        self._stop_delivering = asyncio.Event()
+        self._worker = DeliveryWorker(self._store, channels)
+        self._delivering = asyncio.create_task(
+            self._worker.run(self._stop_delivering), name="delivery")
+
     async def _stop_worker(self) -> None:
         self._stop_delivering.set()
         await self._finish(
-            self._delivering,
+            [self._delivering] if self._delivering else [],
             "sends still running at the stop timeout were abandoned; they stay due and "
             "are sent again (same event ids) by the next start",
         )
+        self._worker = None
+        self._delivering = None
 
-    async def _finish(self, task: asyncio.Task[None] | None, abandoned: str) -> None:
-        """Let ``task`` finish within the stop timeout; past it, cancel it and say so."""
-        if task is None or task.done():
+    async def _finish(self, tasks: Sequence[asyncio.Task[None]], abandoned: str) -> None:
+        """Let ``tasks`` finish within the stop timeout; past it, cancel them and say so."""
+        running = {t for t in tasks if not t.done()}
+        if not running:
             return
-        done, _ = await asyncio.wait({task}, timeout=self._stop_timeout)
-        if not done:
+        _, pending = await asyncio.wait(running, timeout=self._stop_timeout)
+        if pending:
             log.warning(abandoned, stop_timeout_seconds=self._stop_timeout)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    async def _round_job(self) -> None:
+    def _schedule(self, config: Config, *, first: bool) -> None:
+        """One job per distinct schedule. A job whose schedule is unchanged keeps its next
+        run time (only its images are replaced); new schedules start on their own time."""
+        assert self._scheduler is not None
+        groups = group_by_schedule(config)
+        wanted = {f"{_JOB_PREFIX}{schedule.describe()}": (schedule, images)
+                  for schedule, images in groups.items()}
+        for job_id in list(self._groups):
+            if job_id not in wanted or wanted[job_id][0] != self._groups[job_id][0]:
+                with contextlib.suppress(Exception):
+                    self._scheduler.remove_job(job_id)
+                del self._groups[job_id]
+        now = datetime.now(UTC)
+        for job_id, (schedule, images) in wanted.items():
+            known = job_id in self._groups
+            self._groups[job_id] = (schedule, images)
+            if known:
+                continue
+            options = {"next_run_time": now} if first else {}
+            if first:
+                self._at_once.add(job_id)
+            self._scheduler.add_job(
+                self._round_job,
+                trigger_for(schedule),
+                args=[job_id],
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,  # a round missed while busy runs late, not never
+                **options,
+            )
+
+    async def _round_job(self, job_id: str) -> None:
         """The scheduled job. The round is a task of its own, so that stopping the scheduler
-        never cancels it: :meth:`stop` decides how long it may run."""
-        if self._stopping.is_set():
+        never cancels it: :meth:`stop` decides how long it may run. The job waits for its
+        round, so the scheduler never starts a group's round twice."""
+        group = self._groups.get(job_id)
+        if self._stopping.is_set() or group is None:
             return
-        self._round = asyncio.create_task(self._check_round(), name="check-round")
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(self._round)
+        schedule, images = group
+        spread = 0.0 if job_id in self._at_once else schedule.effective_jitter()
+        self._at_once.discard(job_id)
+        task = self._launch(images, spread=spread)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
 
-    async def _check_round(self) -> None:
+    def _launch(
+        self, images: Sequence[TrackedImage], *, spread: float
+    ) -> asyncio.Task[None] | None:
+        free = [i for i in images if str(i.ref) not in self._in_flight]
+        for image in images:
+            if str(image.ref) in self._in_flight:
+                self._again[str(image.ref)] = image
+        if not free:
+            return None
+        self._in_flight.update(str(i.ref) for i in free)
+        task = asyncio.create_task(self._check_round(free, spread), name="check-round")
+        self._rounds.add(task)
+        task.add_done_callback(self._round_done)
+        return task
+
+    def _round_done(self, task: asyncio.Task[None]) -> None:
+        self._rounds.discard(task)
+        again = [i for ref, i in self._again.items() if ref not in self._in_flight]
+        for image in again:
+            del self._again[str(image.ref)]
+        if again and not self._stopping.is_set():
+            self._launch(again, spread=0.0)
+
+    async def _check_round(self, images: list[TrackedImage], spread: float) -> None:
         assert self._store is not None
+        started = time.monotonic()
         try:
             client, problems = await self._client_for_round()
             report = await check_images(
-                self._config, self._store, self._images,
-                client=client, unusable=problems, stop=self._stopping,
+                self._config, self._store, images,
+                client=client, unusable=problems, stop=self._stopping, spread=spread,
             )
             self.not_started = report.not_started
+            self.last_round = RoundSummary(
+                datetime.now(UTC), time.monotonic() - started, len(report.checks),
+                report.changed, report.failed)
             if self._worker is not None:
                 self._worker.wake()
         except WatcherError as exc:
             log.error("round failed", error=exc.message)
         except Exception:  # never let one round end the daemon; say what happened, in JSON
             log.exception("round failed unexpectedly")
+        finally:
+            self._in_flight.difference_update(str(i.ref) for i in images)
+            if self._retired and len(self._rounds) <= 1:  # this round is the last using them
+                retired, self._retired = self._retired, []
+                for old in retired:
+                    await old.aclose()
 
     async def _client_for_round(self) -> tuple[RegistryClient, dict[str, str]]:
         """The long-lived client, replaced only when the registry settings changed."""
         problems: dict[str, str] = {}
+        config = self._config
         # Credential helpers are programs: run them off the event loop.
         settings = await asyncio.to_thread(
-            registry_settings, self._config, self._images, problems=problems
+            registry_settings, config, list(config.images), problems=problems
         )
         for host, problem in problems.items():
             log.warning("registry credentials unavailable", registry=host, error=problem)
         if self._client is None or settings != self._client_settings:
             if self._client is not None:
                 log.info("registry settings changed; opening a new registry client")
-                await self._client.aclose()
+                if len(self._rounds) > 1:
+                    self._retired.append(self._client)  # closed once those rounds end
+                else:
+                    await self._client.aclose()
             self._client = RegistryClient(settings[0], default=settings[1])
             self._client_settings = settings
         return self._client, problems

@@ -10,6 +10,7 @@ Delivery       one event for one channel in the outbox (DeliveryState, DeliveryA
 
 from __future__ import annotations
 
+from watcher.store.listings import TagListing
 from watcher.store.records import (
     AttemptOutcome,
     AttemptResult,
@@ -32,4 +33,5 @@ __all__ = [
     "ImageStatus",
     "Store",
     "StoredEvent",
+    "TagListing",
 ]

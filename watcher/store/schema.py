@@ -9,6 +9,7 @@ can be built from it and a test can assert that the two never drift apart.
     events    things to tell a user (``Event``); pending until ``acknowledged_at`` is set
     deliveries          the outbox: one row per (event, channel) and whether it was sent
     delivery_attempts   append-only: each try to send a delivery, its outcome and error
+    tag_listings        per repository: when its tags were last listed, and the list's digest
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -220,4 +221,17 @@ delivery_attempts = Table(
     Column("outcome", String(STATE_LENGTH), nullable=False),
     Column("error", Text),
     Index(None, "delivery_id", "at"),
+)
+
+# Revision 0005: tag lists are listed on their own interval.
+tag_listings = Table(
+    "tag_listings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registry", String(255), nullable=False),
+    Column("repository", String(REF_LENGTH), nullable=False),
+    Column("listed_at", UTCDateTime, nullable=False),
+    Column("list_digest", String(128), nullable=False),
+    Column("tag_count", Integer, nullable=False),
+    UniqueConstraint("registry", "repository"),
 )

@@ -1,0 +1,85 @@
+"""The Store's tag-listing methods: when each repository's tags were last listed.
+
+A mixin of :class:`~watcher.store.store.Store`, like the outbox methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select, tuple_, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from watcher.store.engine import reading
+from watcher.store.guard import storage_errors
+from watcher.store.schema import tag_listings
+
+Repository = tuple[str, str]  # (registry, repository)
+
+
+@dataclass(frozen=True)
+class TagListing:
+    registry: str
+    repository: str
+    listed_at: datetime
+    list_digest: str
+    tag_count: int
+
+
+class ListingMethods:
+    _engine: Engine
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _describe(self, exc: SQLAlchemyError, *, connecting: bool = False) -> str:
+        raise NotImplementedError
+
+    @storage_errors
+    def tag_listings(self, repositories: Iterable[Repository]) -> dict[Repository, TagListing]:
+        """The last listing of each of ``repositories`` that has one."""
+        wanted = sorted(set(repositories))
+        found: dict[Repository, TagListing] = {}
+        with reading(self._engine) as connection:
+            for start in range(0, len(wanted), 400):
+                chunk = wanted[start : start + 400]
+                rows = connection.execute(
+                    select(tag_listings).where(
+                        tuple_(tag_listings.c.registry, tag_listings.c.repository).in_(chunk)
+                    )
+                )
+                for row in rows:
+                    found[(row.registry, row.repository)] = TagListing(
+                        row.registry, row.repository, row.listed_at, row.list_digest,
+                        row.tag_count)
+        return found
+
+    @storage_errors
+    def record_tag_listing(self, listing: TagListing) -> None:
+        """Keep ``listing`` as its repository's last, unless a later one is stored already
+        (another process listed meanwhile)."""
+        table = tag_listings
+        with self._writing() as connection:
+            key = (table.c.registry == listing.registry) & (
+                table.c.repository == listing.repository)
+            changed = connection.execute(
+                update(table)
+                .where(key & (table.c.listed_at <= listing.listed_at))
+                .values(listed_at=listing.listed_at, list_digest=listing.list_digest,
+                        tag_count=listing.tag_count)
+            ).rowcount
+            if changed:
+                return
+            if connection.execute(select(table.c.id).where(key)).first() is not None:
+                return  # a later listing is stored
+            try:
+                with connection.begin_nested():
+                    connection.execute(table.insert().values(
+                        registry=listing.registry, repository=listing.repository,
+                        listed_at=listing.listed_at, list_digest=listing.list_digest,
+                        tag_count=listing.tag_count))
+            except IntegrityError:
+                pass  # another process stored its listing first: it is as good as this one
