@@ -102,7 +102,8 @@ def test_moved_tags_are_seen_and_sighup_reloads(
     wait_until(lambda: any(e["event"].startswith("config reload refused") for e in _logs(log)),
                timeout=30, what="the refused reload")
     refused = next(e for e in _logs(log) if e["event"].startswith("config reload refused"))
-    assert str(config) in refused["error"] and "intervall" in refused["error"]
+    assert str(config) in refused["error"]
+    assert "intervall" in refused["error"]
     checked_before = _states(db)[second][1]
     wait_until(lambda: _states(db)[second][1] != checked_before, timeout=30,
                what="the running config's next round")

@@ -68,13 +68,15 @@ def test_monday_means_monday_to_the_scheduler() -> None:
     trigger = trigger_for(Schedule(interval=None, cron=parse_cron("0 9 * * 1"), timezone="UTC"))
     assert isinstance(trigger, CronTrigger)
     fire = trigger.get_next_fire_time(None, datetime(2026, 12, 2, tzinfo=UTC))  # a Wednesday
-    assert fire == datetime(2026, 12, 7, 9, 0, tzinfo=UTC) and fire.weekday() == 0
+    assert fire == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert fire.weekday() == 0
 
 
 def test_cron_fires_in_its_time_zone() -> None:
     schedule = Schedule(interval=None, cron=parse_cron("0 3 * * *"), timezone="Europe/Berlin")
     fire = trigger_for(schedule).get_next_fire_time(None, datetime(2026, 7, 1, tzinfo=UTC))
-    assert fire is not None and fire.astimezone(UTC) == datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
+    assert fire is not None
+    assert fire.astimezone(UTC) == datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("interval", "jitter"), [(60, 6), (3600, 300), (600, 60), (None, 30)])
@@ -88,7 +90,8 @@ def test_offsets_are_stable_within_the_window_and_spread() -> None:
     assert offsets == [slot_offset(f"docker.io/library/img{i}", 300) for i in range(2000)]
     assert len(set(offsets)) == 20  # every slot used
     assert max(offsets.count(o) for o in set(offsets)) < 2000 / 20 * 1.5
-    assert slot_offset("x", 0) == 0 and {slot_offset(f"r{i}", 2.5) for i in range(50)} <= {0, 1.25}
+    assert slot_offset("x", 0) == 0
+    assert {slot_offset(f"r{i}", 2.5) for i in range(50)} <= {0, 1.25}
 
 
 def _config(watcher: dict[str, object], *images: dict[str, object]) -> object:
@@ -107,9 +110,11 @@ def test_images_override_the_global_schedule_and_group_by_it() -> None:
         ],
     })
     schedules = [config.schedule_of(i) for i in config.images]
-    assert schedules[0] == config.schedule and schedules[0].timezone == "Europe/Berlin"
+    assert schedules[0] == config.schedule
+    assert schedules[0].timezone == "Europe/Berlin"
     assert schedules[1] == Schedule(interval=300, cron=None, timezone="Europe/Berlin", jitter=60)
-    assert schedules[2].cron == config.schedule.cron and schedules[2].timezone == "UTC"
+    assert schedules[2].cron == config.schedule.cron
+    assert schedules[2].timezone == "UTC"
     assert [config.tags_interval_of(i) for i in config.images] == [86400, 86400, 86400, 3600]
     groups = group_by_schedule(config)
     assert [[str(i.ref.tag) for i in images] for images in groups.values()] == [

@@ -53,8 +53,9 @@ class Runtime:
 
     Images are grouped by schedule (the ``[watcher]`` interval or cron schedule, or an
     image's own); each group is one scheduler job, whose round spreads its checks over the
-    schedule's jitter (but the first round at start-up, which checks everything at once). A group's round still running when the next is due is not started
-    twice, and an image is never checked by two rounds at once. The registry client is kept
+    schedule's jitter (but the first round at start-up, which checks everything at once).
+    A group's round still running when the next is due is not started twice, and an image
+    is never checked by two rounds at once. The registry client is kept
     from round to round (its token cache and connection pool with it) as long as the
     registry settings, re-read each round like Docker's credential helpers, stay the same.
     """
