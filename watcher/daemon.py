@@ -24,6 +24,7 @@ from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.service.runtime import DEFAULT_STOP_TIMEOUT, Runtime
 from watcher.store.engine import mask
+from watcher.web.server import HttpServer
 
 log = structlog.get_logger("watcher.daemon")
 
@@ -60,6 +61,7 @@ async def _serve(
         os._exit(128 + signum)  # a write in progress is one transaction: it is rolled back
 
     runtime = Runtime(config, stop_timeout=stop_timeout)
+    structlog.contextvars.bind_contextvars(instance=config.instance)
     lock = asyncio.Lock()  # one reload at a time, in the order the signals came
 
     async def reload_config() -> None:
@@ -68,6 +70,9 @@ async def _serve(
                 return
             try:
                 new = await asyncio.to_thread(reload)
+                if new.http != runtime.config.http:
+                    log.warning("[http] changed; the HTTP server keeps its settings until a "
+                                "restart")
                 await runtime.reload(new)
             except WatcherError as exc:
                 log.error("config reload refused; the running config goes on",
@@ -85,8 +90,12 @@ async def _serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    server: HttpServer | None = None
     try:
         await runtime.start()
+        if config.http is not None:
+            server = HttpServer(runtime, config.http)
+            await server.start()
         log.info(
             "watcher started",
             images=len(config.images),
@@ -95,6 +104,8 @@ async def _serve(
         )
         await stop.wait()
     finally:
+        if server is not None:
+            await server.stop()
         await runtime.stop()
     if runtime.not_started:
         log.info("stopped", not_started=runtime.not_started)

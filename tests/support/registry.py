@@ -90,7 +90,8 @@ def _tls_config(mode: str, tls: RegistryTls | None) -> str:
     return text
 
 
-def _config(mode: str, storage: Path, extra_auth: str, tls: RegistryTls | None = None) -> str:
+def _config(mode: str, storage: Path, extra_auth: str, tls: RegistryTls | None = None,
+            extra: str = "") -> str:
     return f"""version: 0.1
 log:
   level: warn
@@ -111,7 +112,7 @@ http:
 {_tls_config(mode, tls)}health:
   storagedriver:
     enabled: false
-{extra_auth}"""
+{extra_auth}{extra}"""
 
 
 @dataclass
@@ -238,9 +239,9 @@ class RunningRegistry:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_registry(mode: str) -> RunningRegistry:
+def start_registry(mode: str, *, extra: str = "") -> RunningRegistry:
     """Start a registry in ``mode`` (open, htpasswd, token, tls, mtls, tls-token) with its own
-    config and storage."""
+    config and storage; ``extra`` is more of its YAML config (``notifications:``, say)."""
     if not os.access(REGISTRY_BINARY, os.X_OK):
         missing_component(f"{REGISTRY_BINARY} is missing (apt-get install docker-registry)")
     directory = Path(tempfile.mkdtemp(prefix=f"watcher-registry-{mode}-", dir=_STORAGE_ROOT))
@@ -263,7 +264,7 @@ def start_registry(mode: str) -> RunningRegistry:
         ca = session_ca()
         tls = RegistryTls(ca.write(directory / "ca.pem"), ca.issue(directory, "registry"),
                           ca.issue(directory, "client", client=True))
-    (directory / "config.yml").write_text(_config(mode, directory / "storage", auth, tls))
+    (directory / "config.yml").write_text(_config(mode, directory / "storage", auth, tls, extra))
     running = RunningRegistry(mode, directory, free_port(), token_server, tls)
     try:
         running.start()

@@ -56,3 +56,7 @@ main.add_command(run)
 from watcher.cli.scan import scan  # noqa: E402
 
 main.add_command(scan)
+
+from watcher.cli.healthcheck import healthcheck  # noqa: E402
+
+main.add_command(healthcheck)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watcher.config.http import HttpConfig, parse_http, parse_instance, parse_ping_url
 from watcher.config.images import TrackedImage, parse_image
 from watcher.config.notify import ChannelConfig, parse_notify
 from watcher.config.paths import database_url, relative_to_config
@@ -51,6 +52,10 @@ WATCHER_KEYS = (
     "jitter",
     "tags_interval",
     "first_check",
+    "instance",
+    "ping_url",
+    "ping_url_env",
+    "ping_url_file",
 )
 
 
@@ -72,6 +77,9 @@ class Config:
     channels: tuple[ChannelConfig, ...] = ()
     soak: float = 0.0
     templates: Path | None = None
+    http: HttpConfig | None = None  # [http]: None when no listen address is set
+    instance: str = "watcher"  # how this process is named in logs and metrics
+    ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -103,7 +111,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
     reader = Reader(path)
-    reader.keys(raw, "", ("watcher", "registries", "images", "notify"))
+    reader.keys(raw, "", ("watcher", "registries", "images", "notify", "http"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
     concurrency = reader.positive_int(
@@ -146,4 +154,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         channels=notify.channels,
         soak=notify.soak or 0.0,
         templates=notify.templates,
+        http=parse_http(reader, raw),
+        instance=parse_instance(reader, section),
+        ping_url=parse_ping_url(reader, section),
     )

@@ -27,7 +27,14 @@ from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
 from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
-from watcher.registry.http import Host, Requester, Sleep, read_bounded, retry_budget
+from watcher.registry.http import (
+    Host,
+    Requester,
+    RequestObserver,
+    Sleep,
+    read_bounded,
+    retry_budget,
+)
 from watcher.registry.settings import RegistrySettings
 from watcher.registry.tls import TlsSettings
 from watcher.registry.transport import default_transport
@@ -66,7 +73,9 @@ class RegistryClient:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
+        observer: RequestObserver | None = None,
     ) -> None:
+        """``observer`` is told of every request sent (registry, method, status, seconds)."""
         self._settings = dict(settings or {})
         self._default = default or RegistrySettings()
         if self._default.credentials is not None:
@@ -77,7 +86,8 @@ class RegistryClient:
         self._http = httpx.AsyncClient(
             transport=transport or default_transport(), follow_redirects=False, trust_env=False
         )
-        self._auth = Authenticator(Requester(self._http, sleep=sleep, jitter=jitter),
+        self._auth = Authenticator(Requester(self._http, sleep=sleep, jitter=jitter,
+                                             observer=observer),
                                    TokenCache(clock))
         self._hosts: dict[str, Host] = {}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -59,6 +60,11 @@ class Host:
         return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
 
 
+# Told of every request sent: (registry, method, status or 0 for no answer, seconds to the
+# response's headers). For metrics; it must be cheap and must not raise.
+RequestObserver = Callable[[str, str, int, float], None]
+
+
 def _retryable(status: int) -> bool:
     return status == 429 or (status >= 500 and status != 501)
 
@@ -66,10 +72,18 @@ def _retryable(status: int) -> bool:
 class Requester:
     """Sends one logical request to a registry, retrying what is worth retrying."""
 
-    def __init__(self, client: httpx.AsyncClient, *, sleep: Sleep, jitter: Callable[[], float]):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        sleep: Sleep,
+        jitter: Callable[[], float],
+        observer: RequestObserver | None = None,
+    ):
         self._client = client
         self._sleep = sleep
         self._jitter = jitter
+        self._observer = observer
 
     def backoff(self, settings: RegistrySettings, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempt)]."""
@@ -187,10 +201,13 @@ class Requester:
             method, url, headers=headers, content=content,
             timeout=httpx.Timeout(settings.timeout), extensions={ROUTE: host.route},
         )
+        started = time.monotonic()
         try:
             async with asyncio.timeout(settings.timeout * 2):
                 response = await self._client.send(request, stream=True)
         except (httpx.TransportError, TimeoutError) as exc:
+            if self._observer is not None:
+                self._observer(host.registry, method, 0, time.monotonic() - started)
             failure = transport_failure(exc, registry=host.registry, api_host=url.netloc.decode(),
                                         reference=reference, what=what, tls=settings.tls)
             if attempt >= settings.retries or not worth_retrying(exc):
@@ -198,6 +215,9 @@ class Requester:
                     failure.args = (f"{failure.message} (after {attempt + 1} attempts)",)
                 raise failure from exc
             return failure, self.backoff(settings, attempt)
+        if self._observer is not None:
+            self._observer(host.registry, method, response.status_code,
+                           time.monotonic() - started)
         if host.same_origin(url):
             self._note_rate_limit(host, response)
         if not _retryable(response.status_code):

@@ -20,13 +20,16 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from watcher.config import Config, TrackedImage
+from watcher.core.hooks import Push, pushed_images
 from watcher.core.schedule import Schedule
 from watcher.errors import WatcherError
+from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.metrics import Metrics
 from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
-from watcher.service.schedules import group_by_schedule, trigger_for
+from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
 from watcher.store import Store
 
@@ -35,6 +38,7 @@ log = structlog.get_logger("watcher.runtime")
 DEFAULT_STOP_TIMEOUT = 10.0
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 _JOB_PREFIX = "round:"
+READY_GRACE = 60.0  # seconds on top of two periods: a round takes time too
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Runtime:
         self._groups: dict[str, tuple[Schedule, list[TrackedImage]]] = {}
         self._rounds: set[asyncio.Task[None]] = set()
         self._at_once: set[str] = set()  # jobs whose next round is the first, not spread
+        self._finished: dict[str, float] = {}  # job -> when its last round ended (monotonic)
         self._in_flight: set[str] = set()
         self._again: dict[str, TrackedImage] = {}  # asked for while in flight: once more after
         self._worker: DeliveryWorker | None = None
@@ -80,6 +85,8 @@ class Runtime:
         self.not_started = 0  # images the last round left unchecked because of a stop
         self.last_round: RoundSummary | None = None
         self.started_at = time.monotonic()
+        self.metrics = Metrics(config.instance)
+        self._pinger = Pinger()
 
     @property
     def config(self) -> Config:
@@ -129,6 +136,17 @@ class Runtime:
         if added:
             self.request_check(added)
 
+    def overdue(self) -> list[str]:
+        """The schedules whose last round ended more than two periods ago (or, never having
+        run, whose process started more than two periods ago), described for people."""
+        now = time.monotonic()
+        late = []
+        for job_id, (schedule, _) in self._groups.items():
+            since = self._finished.get(job_id, self.started_at)
+            if now - since > 2 * period_of(schedule) + READY_GRACE:
+                late.append(schedule.describe())
+        return late
+
     def request_check(self, images: Iterable[TrackedImage]) -> None:
         """Check ``images`` now, outside their schedule (a push, a reload). An image being
         checked already is checked once more when that check ends."""
@@ -137,6 +155,15 @@ class Runtime:
         wanted = list(images)
         if wanted:
             self._launch(wanted, spread=0.0)
+
+    def request_pushed(self, pushes: Sequence[Push]) -> list[TrackedImage]:
+        """Check now the configured images a registry says were pushed (their repository's
+        tracked tags); returns them."""
+        images = list(self._config.images)
+        tracked = [(i.ref.registry, i.ref.repository, i.ref.tag) for i in images]
+        chosen = [images[n] for n in sorted(pushed_images(list(pushes), tracked))]
+        self.request_check(chosen)
+        return chosen
 
     async def stop(self) -> None:
         """Start no new round, check or send; let the checks and sends in flight finish and be
@@ -154,6 +181,7 @@ class Runtime:
         await self._stop_worker()
         for client in [*self._retired, *([self._client] if self._client else [])]:
             await client.aclose()
+        await self._pinger.aclose()
         self._retired, self._client = [], None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
@@ -242,6 +270,7 @@ class Runtime:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(task)
+        self._finished[job_id] = time.monotonic()
 
     def _launch(
         self, images: Sequence[TrackedImage], *, spread: float
@@ -276,11 +305,18 @@ class Runtime:
                 client=client, unusable=problems, stop=self._stopping, spread=spread,
             )
             self.not_started = report.not_started
+            duration = time.monotonic() - started
             self.last_round = RoundSummary(
-                datetime.now(UTC), time.monotonic() - started, len(report.checks),
-                report.changed, report.failed)
+                datetime.now(UTC), duration, len(report.checks), report.changed, report.failed)
+            self.metrics.observe_round(report, duration)
+            self.metrics.observe_budgets(
+                (host, limit.remaining) for host in {i.image.ref.registry for i in report.checks}
+                if (limit := client.rate_limit(host)) is not None and limit.remaining is not None)
             if self._worker is not None:
                 self._worker.wake()
+            if self._config.ping_url and not report.not_started and (
+                    report.failed < len(report.checks) or not report.checks):
+                self._pinger.ping(self._config.ping_url)
         except WatcherError as exc:
             log.error("round failed", error=exc.message)
         except Exception:  # never let one round end the daemon; say what happened, in JSON
@@ -309,6 +345,7 @@ class Runtime:
                     self._retired.append(self._client)  # closed once those rounds end
                 else:
                     await self._client.aclose()
-            self._client = RegistryClient(settings[0], default=settings[1])
+            self._client = RegistryClient(settings[0], default=settings[1],
+                                          observer=self.metrics.observe_request)
             self._client_settings = settings
         return self._client, problems

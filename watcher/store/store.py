@@ -121,6 +121,10 @@ class Store(DeliveryMethods, ListingMethods):
         with self._write_lock:
             return migrate.upgrade(self._engine)
 
+    def ping(self) -> None:
+        """Raise :class:`StorageError` when the database does not answer."""
+        self._ping()
+
     def close(self) -> None:
         self._engine.dispose()
 
