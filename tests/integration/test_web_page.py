@@ -173,3 +173,43 @@ def test_the_token_guards_page_and_api(
         basic = base64.b64encode(b"anyone:s3cret").decode()
         assert client.get("/api/status",
                           headers={"Authorization": f"Basic {basic}"}).status_code == 200
+
+
+@pytest.mark.registry
+def test_deliveries_and_a_hostile_channel_name(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    """A webhook that answers 503: its deliveries wait with the error; its name (config text,
+    anything goes) is shown as text; a counted column appears once it has data."""
+    hostile_name = '<img src=x onerror="alert(1)">'
+    push = registry_open.push
+    push.push_image(f"{repository}/app", "1.0")
+    ref = str(registry_open.ref(f"{repository}/app", "1.0"))
+    db = tmp_path / "watcher.db"
+    with HttpServer(lambda seen: Reply(503, body=b"down")) as hook:
+        config = write_config(tmp_path / "watcher.toml", registry_open, [{"ref": ref}],
+                              database=f"sqlite:///{db}")
+        config.write_text(config.read_text() + (
+            f"\n[[notify.webhook]]\nname = {json.dumps(hostile_name)}\n"
+            f'url = "{hook.url}/hook"\n'))
+        assert run("check", "--config", str(config)).exit_code == 0
+        push.move_tag(f"{repository}/app", "1.0")
+        run("check", "--config", str(config))
+        assert hook.seen  # the delivery was tried, and refused
+    escaped = "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
+    with serve_page(f"sqlite:///{db}") as page, httpx.Client(base_url=page.url) as client:
+        deliveries = client.get("/deliveries").text
+        assert hostile_name not in deliveries
+        assert escaped in deliveries
+        assert "503" in deliveries  # the last error
+        assert f'href="/images/{ref}"' in deliveries
+        image = client.get(f"/images/{ref}").text
+        assert hostile_name not in image
+        assert escaped in image
+        assert "pending" in image
+
+        source = PageSource(page.store, counters={"containers": lambda store: {ref: 4},
+                                                  "dependents": lambda store: {}})
+        board, _ = source.overview(Filters())
+        assert board.columns == ("containers",)
+        assert board.rows[0].extra == {"containers": 4}
