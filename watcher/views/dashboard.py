@@ -110,12 +110,6 @@ def dashboard(
     return Dashboard(tuple(kept), counts, len(rows), filters, columns)
 
 
-def image_id(ref: str) -> str:
-    """The page's id of an image: its canonical reference (stable across databases and
-    renames of nothing; the store's integer key is not part of any document)."""
-    return ref
-
-
 def api_image(row: StatusRow, now: datetime) -> dict[str, Any]:
     """``/api/images/<id>``'s ``image``: the status document's entry plus the reasons."""
     return {**image_document(row), "reasons": reasons(row.level, row.item, now)}

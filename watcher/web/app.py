@@ -1,5 +1,5 @@
-"""A web application that serves only the status page, for tests and ``watcher page``-less
-setups; the daemon's own server adds the same ``page_routes`` to its application."""
+"""An application serving only the status page (the tests serve it so); the daemon's own
+HTTP server adds the same ``page_routes`` to its application instead."""
 
 from __future__ import annotations
 
