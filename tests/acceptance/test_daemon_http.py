@@ -113,9 +113,11 @@ def test_health_metrics_and_push_hooks(
         assert checks[(registry.host, "unchanged")] == 2
         latency = [s for s in families["watcher_registry_request_duration_seconds"].samples
                    if s.name.endswith("_count")]
-        assert latency and all(s.labels["registry"] == registry.host for s in latency)
+        assert latency
+        assert all(s.labels["registry"] == registry.host for s in latency)
         images = {s.labels["concern"]: s.value for s in families["watcher_images"].samples}
-        assert images["total"] == 2 and images["rebuild"] == 0
+        assert images["total"] == 2
+        assert images["rebuild"] == 0
         info = next(s for s in families["watcher_info"].samples)
         assert info.labels["instance"] == "test-instance"
         assert families["watcher_last_round_timestamp_seconds"].samples[0].value > 0

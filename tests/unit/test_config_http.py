@@ -27,14 +27,17 @@ def test_http_is_off_unless_listen_is_set() -> None:
 )
 def test_listen_forms(listen: str, host: str, address: str) -> None:
     http = parse_config({"http": {"listen": listen}}).http
-    assert http is not None and http.host == host and http.address == address
+    assert http is not None
+    assert http.host == host
+    assert http.address == address
 
 
 def test_the_hook_token_may_come_from_a_file(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("0123456789abcdef-secret\n")
     config = parse_config({"http": {"listen": ":1", "hook_token_file": "token"}},
                           path=tmp_path / "watcher.toml")
-    assert config.http is not None and config.http.hook_token == "0123456789abcdef-secret"
+    assert config.http is not None
+    assert config.http.hook_token == "0123456789abcdef-secret"
 
 
 @pytest.mark.parametrize(

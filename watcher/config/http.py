@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from watcher.config.http_auth import AUTH_KEYS, read_auth_token
 from watcher.config.reader import Reader
 
-HTTP_KEYS = ("listen", "hook_token", "hook_token_env", "hook_token_file")
+HTTP_KEYS = ("listen", "hook_token", "hook_token_env", "hook_token_file", *AUTH_KEYS)
 MIN_TOKEN_LENGTH = 16
 MAX_INSTANCE_LENGTH = 63
 
@@ -22,6 +23,7 @@ class HttpConfig:
     host: str
     port: int
     hook_token: str | None = field(default=None, repr=False)
+    auth_token: str | None = field(default=None, repr=False)  # the page and its API ask it
 
     @property
     def address(self) -> str:
@@ -39,7 +41,7 @@ def parse_http(reader: Reader, raw: Mapping[str, Any]) -> HttpConfig | None:
     if listen is None:
         return None
     host, port = parse_listen(reader, listen)
-    return HttpConfig(host, port, token)
+    return HttpConfig(host, port, token, read_auth_token(reader, section))
 
 
 def parse_listen(reader: Reader, text: str) -> tuple[str, int]:

@@ -318,6 +318,22 @@ class Store(DeliveryMethods, ListingMethods):
         return entries if limit is None else entries[::-1]
 
     @_storage_errors
+    def history_since(self, since: datetime) -> list[HistoryEntry]:
+        """Every image's history entries at or after ``since``, oldest first (one query)."""
+        query = (
+            select(history, images.c.ref)
+            .join(images, images.c.id == history.c.image_id)
+            .where(history.c.at >= since)
+            .order_by(history.c.at, history.c.id)
+        )
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return [
+            HistoryEntry(row.ref, row.at, HistoryKind(row.kind), codec.mapping(row.data))
+            for row in rows
+        ]
+
+    @_storage_errors
     def events(
         self,
         ref: str | None = None,

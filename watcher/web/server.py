@@ -1,5 +1,5 @@
-"""The daemon's HTTP server (``[http] listen``): health, readiness, metrics and push hooks,
-on the daemon's own event loop (aiohttp).
+"""The daemon's HTTP server (``[http] listen``): the status page and its API (``pages``),
+health, readiness, metrics and push hooks, on the daemon's own event loop (aiohttp).
 
     GET  /healthz                 the process and its scheduler are alive
     GET  /readyz                  the database answers, and no schedule's rounds are overdue
@@ -24,6 +24,7 @@ from watcher.config.http import HttpConfig
 from watcher.errors import StorageError, WatcherError
 from watcher.service.runtime import Runtime
 from watcher.web.hooks import PushHooks
+from watcher.web.pages import PageSource, page_routes
 
 log = structlog.get_logger("watcher.http")
 
@@ -93,6 +94,8 @@ def make_app(runtime: Runtime, config: HttpConfig) -> web.Application:
         web.post("/hooks/registry", hooks.handle),
         web.post("/hooks/registry/{token}", hooks.handle),
     ])
+    if runtime.store is not None:
+        app.add_routes(page_routes(PageSource(runtime.store), auth_token=config.auth_token))
     app.on_cleanup.append(lambda _app: hooks.close())
     return app
 
