@@ -4,6 +4,7 @@ is set. Also ``[watcher] instance`` and ``ping_url``, which name and watch the p
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,15 +66,20 @@ def parse_listen(reader: Reader, text: str) -> tuple[str, int]:
     return host, port
 
 
+INSTANCE_ENV = "WATCHER_INSTANCE"
+
+
 def parse_instance(reader: Reader, section: Mapping[str, Any]) -> str:
-    """The name this process goes by in logs and metrics: ``instance``, else the host name
-    (in a container, set it: the host name there is a random id)."""
-    value = reader.string(section, "watcher.instance")
+    """The name this process goes by in logs and metrics: ``$WATCHER_INSTANCE``, else
+    ``instance``, else the host name (in a container, set one of the first two: the host
+    name there is a random id)."""
+    value = os.environ.get(INSTANCE_ENV) or reader.string(section, "watcher.instance")
     if value is None:
         return socket.gethostname() or "watcher"
     if not value or len(value) > MAX_INSTANCE_LENGTH or not all(
             c.isalnum() or c in "-_." for c in value):
-        raise reader.error("watcher.instance",
+        key = INSTANCE_ENV if os.environ.get(INSTANCE_ENV) else "watcher.instance"
+        raise reader.error(key,
                            f"{value!r}: 1 to {MAX_INSTANCE_LENGTH} letters, digits, '-', '_', '.'")
     return value
 
