@@ -37,7 +37,8 @@ def test_the_systemd_unit_reloads_and_is_hardened() -> None:
     unit = _unit(UNIT.read_text())
     assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert unit["ExecStart"][0].endswith("watcher --log-json run --stop-timeout 60s")
-    assert unit["User"] == ["watcher"] and unit["StateDirectory"] == ["watcher"]
+    assert unit["User"] == ["watcher"]
+    assert unit["StateDirectory"] == ["watcher"]
     for key in ("NoNewPrivileges", "PrivateTmp", "ProtectKernelTunables", "LockPersonality"):
         assert unit[key] == ["yes"], key
     assert unit["ProtectSystem"] == ["strict"]
@@ -90,9 +91,13 @@ def test_the_image_runs_as_a_fixed_non_root_user_with_a_health_check() -> None:
     text, missing = expand(user.args[0], args)
     assert missing == []
     uid, _, gid = text.partition(":")
-    assert uid.isdigit() and gid.isdigit() and int(uid) >= 1000 and int(gid) >= 1000
+    assert uid.isdigit()
+    assert gid.isdigit()
+    assert int(uid) >= 1000
+    assert int(gid) >= 1000
     (health,) = [ins for ins in stage if ins.command == "HEALTHCHECK"]
-    assert "watcher" in health.original and "healthcheck" in health.original
+    assert "watcher" in health.original
+    assert "healthcheck" in health.original
     env: dict[str, str] = {}
     for ins in stage:
         if ins.command == "ENV":  # BuildKit gives ENV as name, value, name, value...
@@ -120,7 +125,8 @@ def test_compose_runs_the_image_with_its_volume_and_optional_postgres() -> None:
     config_mount = next(v for v in watcher["volumes"] if v.endswith(":ro"))
     assert (DEPLOY / config_mount.split(":")[0]).exists()
     assert watcher["healthcheck"]["test"] == ["CMD", "watcher", "healthcheck"]
-    assert watcher["read_only"] is True and watcher["cap_drop"] == ["ALL"]
+    assert watcher["read_only"] is True
+    assert watcher["cap_drop"] == ["ALL"]
     assert watcher["ports"] == ["127.0.0.1:9090:9090"]
     assert watcher["environment"]["WATCHER_INSTANCE"]
     postgres = compose["services"]["postgres"]
@@ -144,7 +150,8 @@ def test_kubernetes_probes_user_storage_and_config() -> None:
     assert set(objects) == {"Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim",
                             "Deployment", "Service"}
     deployment = objects["Deployment"]["spec"]
-    assert deployment["replicas"] == 1 and deployment["strategy"]["type"] == "Recreate"
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"]["type"] == "Recreate"
     pod = deployment["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
@@ -153,7 +160,8 @@ def test_kubernetes_probes_user_storage_and_config() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert mounts["/var/lib/watcher"] == "state" and mounts["/etc/watcher"] == "config"
+    assert mounts["/var/lib/watcher"] == "state"
+    assert mounts["/etc/watcher"] == "config"
     claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]
               if "persistentVolumeClaim" in v]
     assert claims == [objects["PersistentVolumeClaim"]["metadata"]["name"]]
@@ -174,9 +182,11 @@ def _load(text: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> An
 
 def test_the_shipped_configs_load(monkeypatch: pytest.MonkeyPatch) -> None:
     container = _load((DEPLOY / "container" / "config.toml").read_text(), {}, monkeypatch)
-    assert container.http is not None and container.http.port == 9090
+    assert container.http is not None
+    assert container.http.port == 9090
     configmap = _kubernetes()["ConfigMap"]["data"]["config.toml"]
     secret = _kubernetes()["Secret"]["stringData"]
     loaded = _load(configmap, secret, monkeypatch)
-    assert loaded.http is not None and loaded.http.hook_token == secret["WATCHER_HOOK_TOKEN"]
+    assert loaded.http is not None
+    assert loaded.http.hook_token == secret["WATCHER_HOOK_TOKEN"]
     assert [r.host for r in loaded.registries] == ["registry.example.com"]
