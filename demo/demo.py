@@ -217,8 +217,9 @@ def main() -> int:
             push.index("library/python", ["3.13-slim", "3.13.0-slim"],
                        {"linux/amd64": "3.13.0-a", "linux/arm64/v8": "3.13.0-b"})
 
-            say("Second check: what changed since the first?")
-            watcher(config, "check")
+            say("Second check: what changed since the first? (--list-tags: look for new "
+                "tags now, not at the next tags_interval)")
+            watcher(config, "check", "--list-tags")
 
             say("What needs attention, most urgent first (exit status 1 for a CI gate)")
             status = watcher(config, "status", "--exit-code")

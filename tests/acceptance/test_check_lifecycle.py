@@ -56,7 +56,7 @@ def test_lifecycle(
         [{"ref": app_ref}, {"ref": arm_ref, "platforms": ["linux/amd64"]}],
         database=store_url,
     )
-    check = ("check", "--config", str(config), "--json")
+    check = ("check", "--config", str(config), "--json", "--list-tags")
 
     # First sight: a baseline with the pushed digests, and no event.
     result = run(*check)
@@ -192,7 +192,7 @@ def test_new_versions_follow_the_image_tag_policy(
         [{"ref": ref, "extract": r"build-(\d+)"}],
         database=f"sqlite:///{tmp_path / 'watcher.db'}",
     )
-    check = ("check", "--config", str(config), "--json")
+    check = ("check", "--config", str(config), "--json", "--list-tags")
     assert run(*check).json["images"][0]["state"] == "baseline"
 
     push.push_image(repository, "build-10-def")
