@@ -12,39 +12,42 @@ from watcher.errors import RateLimited, RegistryUnavailable
 from watcher.registry import RegistryClient, RegistrySettings
 
 
-def test_a_retry_after_wait_does_not_hold_a_concurrency_slot() -> None:
+def test_a_429_pauses_the_whole_registry_without_holding_a_slot() -> None:
     other = REF.with_tag("2")
 
-    async def main() -> list[str]:
+    async def main() -> tuple[list[str], list[str], list[float]]:
         throttled = asyncio.Event()
-        other_done = asyncio.Event()
-        first_seen: list[str] = []
+        order: list[str] = []
+        sleeps: list[float] = []
 
         def handle(request: httpx.Request) -> httpx.Response:
-            if request.url.path.endswith("/1") and not first_seen:
-                first_seen.append("429")
+            if request.url.path.endswith("/1") and "429" not in order:
+                order.append("429")
                 throttled.set()
                 return httpx.Response(429, headers={"Retry-After": "30"})
+            order.append(request.url.path.rsplit("/", 1)[1])
             return manifest(request)
 
         async def sleep(seconds: float) -> None:
-            # The other request needs the only permit: it can finish only if this wait
-            # does not hold it.
-            await asyncio.wait_for(other_done.wait(), timeout=5)
+            sleeps.append(round(seconds))
+            await asyncio.sleep(0)
 
         settings = RegistrySettings(host="r.example", max_concurrency=1)
         async with RegistryClient({"r.example": settings}, transport=httpx.MockTransport(handle),
                                   sleep=sleep) as client:
             async def second() -> str:
                 await throttled.wait()
-                observation = await client.resolve(other)
-                other_done.set()
-                return observation.digest
+                return (await client.resolve(other)).digest
 
             first, digest = await asyncio.gather(client.resolve(REF), second())
-            return [first.digest, digest]
+            return [first.digest, digest], order, sleeps
 
-    assert asyncio.run(main()) == [DIGEST, DIGEST]
+    digests, order, sleeps = asyncio.run(main())
+    assert digests == [DIGEST, DIGEST]
+    # The throttled request waited its Retry-After; the other one, sent after the 429,
+    # waited for the registry's pause too (holding no slot), instead of hammering it.
+    assert order[0] == "429"
+    assert sleeps == [30, 30]
 
 
 def test_one_calls_waiting_between_retries_is_capped() -> None:
@@ -83,3 +86,29 @@ def test_the_cap_is_per_call() -> None:
 
 def test_the_default_cap() -> None:
     assert RegistrySettings().max_retry_time == 120.0
+
+
+def test_a_budget_down_to_its_reserve_sends_no_more_gets() -> None:
+    sent: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        response = manifest(request, digest_header=False)  # so that a GET is needed
+        response.headers["RateLimit-Limit"] = "100;w=21600"
+        response.headers["RateLimit-Remaining"] = f"{4 - len(sent)};w=21600"  # 3, 2, 1...
+        return response
+
+    async def main() -> None:
+        settings = RegistrySettings(host="r.example")
+        async with RegistryClient({"r.example": settings},
+                                  transport=httpx.MockTransport(handle)) as client:
+            await client.resolve(REF)  # HEAD (no digest), then GET: 2 of 100 left now
+            assert client.rate_limit("r.example").remaining == 2  # type: ignore[union-attr]
+            # The reserve is 2% of the limit: the next answer, 1 of 100, is under it.
+            before = list(sent)
+            with pytest.raises(RateLimited, match="down to 1 of 100; watcher keeps"):
+                await client.resolve(REF.with_tag("2"))  # its HEAD goes; its GET does not
+            assert before == ["HEAD", "GET"]
+            assert sent[len(before):] == ["HEAD"]
+
+    asyncio.run(main())

@@ -23,6 +23,8 @@ from watcher.cli.status_text import render_deliveries, render_status
 from watcher.config import registry_warnings
 from watcher.core.reference import parse_reference
 from watcher.core.status import DEFAULT_FAIL_ON, Concern, parse_fail_on
+from watcher.terminal import printable
+from watcher.views.budgets import budget_document, budget_line
 from watcher.views.events import attention_lines
 from watcher.views.status import gate_failed, status_document, status_rows
 
@@ -70,13 +72,15 @@ def status(
     try:
         statuses = store.statuses(include_inactive=include_inactive)
         deliveries = store.delivery_counts()
+        budgets = store.registry_budgets()
     finally:
         store.close()
     rows = status_rows(statuses)
     width = output_width()
     warnings = registry_warnings(config.registries)
     if as_json:
-        print_json({**status_document(rows, deliveries), "warnings": warnings})
+        print_json({**status_document(rows, deliveries), "warnings": warnings,
+                    "registries": [budget_document(b) for b in budgets]})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
@@ -84,6 +88,11 @@ def status(
     block = render_deliveries(attention_lines(deliveries), width=width)
     if block and not as_json:
         click.echo("\n" + block)
+    if budgets and not as_json:
+        now = datetime.now(UTC)
+        click.echo("\nRegistry budgets:")
+        for budget in budgets:
+            click.echo(f"  {printable(budget_line(budget, now))}")
     for warning in [] if as_json else warnings:
         click.echo(f"warning: {warning}")
     raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)

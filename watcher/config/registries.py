@@ -10,16 +10,17 @@ they are written there once, and a registry entry or ``[watcher]`` key only over
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from watcher.config.paths import relative_to_config
-from watcher.config.reader import Reader
-from watcher.core.reference import canonical_host, is_loopback
+from watcher.config.reader import Reader, parse_duration
+from watcher.core.reference import DOCKER_HUB, canonical_host, is_loopback
 from watcher.errors import ConfigError
-from watcher.registry import RegistrySettings
+from watcher.registry import DOCKER_HUB_CONCURRENCY, DOCKER_HUB_RATE, Rate, RegistrySettings
 from watcher.registry.proxies import check_proxy_url
 from watcher.registry.tls import TlsError, TlsSettings, load_tls
 
@@ -54,6 +55,7 @@ REGISTRY_KEYS = (
     "client_key",
     "tls_verify",
     "proxy",
+    "rate",
 )
 TLS_KEYS = ("ca_file", "client_cert", "client_key", "tls_verify")
 
@@ -74,6 +76,7 @@ class RegistryConfig:
     max_tags: int = DEFAULTS.max_tags
     tls: TlsSettings | None = None
     proxy: str | None = field(default=None, repr=False)  # may hold credentials
+    rate: Rate | None = None  # at most this many requests per period
 
     @property
     def warning(self) -> str | None:
@@ -157,7 +160,9 @@ def parse_registry(
         password=password,
         token=token,
         max_concurrency=reader.positive_int(
-            item, f"{where}.max_concurrency", concurrency, MAX_CONCURRENCY
+            item, f"{where}.max_concurrency",
+            DOCKER_HUB_CONCURRENCY if canonical_host(host) == DOCKER_HUB else concurrency,
+            MAX_CONCURRENCY,
         ),
         timeout=reader.duration(item, f"{where}.timeout", timeout, MAX_TIMEOUT),
         retries=reader.non_negative_int(item, f"{where}.retries", DEFAULTS.retries, MAX_RETRIES),
@@ -165,4 +170,33 @@ def parse_registry(
             item, f"{where}.max_tag_pages", DEFAULTS.max_tag_pages, MAX_TAG_PAGES
         ),
         max_tags=reader.positive_int(item, f"{where}.max_tags", DEFAULTS.max_tags, MAX_TAGS),
+        rate=_rate(reader, item, where, canonical_host(host)),
     )
+
+
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(.+?)\s*")
+_PERIODS = {"s": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
+            "hour": 3600.0}
+
+
+def _rate(reader: Reader, item: Mapping[str, Any], where: str, host: str) -> Rate | None:
+    """``rate = "10/s"``, ``"600/m"``, ``"100/6h"``: at most N requests per period."""
+    text = reader.string(item, f"{where}.rate")
+    if text is None:
+        return DOCKER_HUB_RATE if host == DOCKER_HUB else None
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    match = _RATE.fullmatch(text)
+    period: float | None = None
+    if match:
+        unit = match[2].lower()
+        period = _PERIODS.get(unit)
+        if period is None:
+            try:
+                period = parse_duration(unit)
+            except ValueError:
+                period = None
+    if not match or period is None or period <= 0 or float(match[1]) <= 0:
+        raise reader.error(f"{where}.rate", f"{text!r} is not a rate such as '10/s', "
+                           "'600/m' or '100/6h' (or 'off')")
+    return Rate(float(match[1]), period)

@@ -16,7 +16,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from watcher.registry.settings import Credentials, RegistrySettings
+from watcher.registry.settings import (
+    DOCKER_HUB_CONCURRENCY,
+    DOCKER_HUB_RATE,
+    Credentials,
+    Rate,
+    RegistrySettings,
+)
 
 if TYPE_CHECKING:
     from watcher.registry.auth import Challenge, parse_challenges
@@ -40,8 +46,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = [
+    "DOCKER_HUB_CONCURRENCY",
+    "DOCKER_HUB_RATE",
     "Challenge",
     "Credentials",
+    "Rate",
     "RateLimit",
     "RegistryClient",
     "RegistrySettings",

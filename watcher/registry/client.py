@@ -9,6 +9,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -59,6 +60,18 @@ def _warn_unverified(registry: str, settings: RegistrySettings) -> None:
                 "credentials sent to it; set ca_file to its CA instead", registry)
 
 
+@dataclass(frozen=True)
+class RegistryBudgetSeen:
+    """A registry's budget as the client last saw it; ``paused_until`` is Unix time."""
+
+    registry: str
+    limit: int | None
+    remaining: int | None
+    window: float | None
+    backoffs: int
+    paused_until: float | None
+
+
 class RegistryClient:
     """One client for all registries: a connection pool shared by all, and per registry its
     settings, a concurrency bound and its last rate-limit headers. Use it as an async context
@@ -106,6 +119,25 @@ class RegistryClient:
     def settings_for(self, ref: ImageReference) -> RegistrySettings:
         """Settings keyed by ``ref.registry`` ("docker.io") or ``ref.api_host``, else default."""
         return self._settings.get(ref.registry) or self._settings.get(ref.api_host) or self._default
+
+    def budgets(self) -> list[RegistryBudgetSeen]:
+        """What each registry spoken to said of its budget, and of backing off."""
+        now_wall, now = time.time(), time.monotonic()
+        seen = []
+        for host in self._hosts.values():
+            quota = host.rate_limit
+            if quota is None and not host.backoffs:
+                continue
+            paused = host.paused_until - now
+            seen.append(RegistryBudgetSeen(
+                registry=host.registry,
+                limit=quota.limit if quota else None,
+                remaining=quota.remaining if quota else None,
+                window=quota.window if quota else None,
+                backoffs=host.backoffs,
+                paused_until=now_wall + paused if paused > 0 else None,
+            ))
+        return seen
 
     def rate_limit(self, host: str) -> RateLimit | None:
         """The quota stated by ``host``'s last response, if it states one."""

@@ -13,9 +13,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpx
+from aiolimiter import AsyncLimiter
 
 from watcher.core.retry_after import parse_retry_after
-from watcher.errors import InvalidResponse, RegistryError, RegistryUnavailable
+from watcher.errors import InvalidResponse, RateLimited, RegistryError, RegistryUnavailable
 from watcher.registry.failures import (
     MALFORMED,
     describe,
@@ -43,13 +44,51 @@ class Host:
     settings: RegistrySettings
     semaphore: asyncio.Semaphore = field(init=False)
     rate_limit: RateLimit | None = None
+    rate_limit_at: float = 0.0  # when the registry last stated it (monotonic)
     plain_http: bool = field(init=False)
     route: Route = field(init=False)
+    limiter: AsyncLimiter | None = field(init=False)
+    paused_until: float = 0.0  # a 429's back-off: no request to this registry before it
+    backoffs: int = 0  # how many times this registry asked to back off
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+        rate = self.settings.rate
+        self.limiter = AsyncLimiter(rate.requests, rate.period) if rate else None
         self.plain_http = self.settings.plain_http(self.api_host)
         self.route = Route(self.settings.tls, self.settings.proxy)
+
+    async def wait_turn(self, sleep: Sleep, waited: float = 0.0) -> float:
+        """Wait out this registry's back-off (unless ``waited`` for it already), then for its
+        rate, holding no slot; returns the back-off waited for."""
+        while self.paused_until > time.monotonic() and self.paused_until != waited:
+            waited = self.paused_until  # once per back-off; again only if it grew meanwhile
+            await sleep(waited - time.monotonic())
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        return waited
+
+    def back_off(self, seconds: float, status: int) -> None:
+        """Pause every request to this registry for ``seconds``; say so once per back-off,
+        not once per request that met it."""
+        until = time.monotonic() + seconds
+        if until <= self.paused_until:
+            return
+        if self.paused_until < time.monotonic():  # a new back-off, not a longer one
+            self.backoffs += 1
+            log.warning("registry %s answered %s (too many requests): pausing its requests "
+                        "for %.1fs", self.registry, status, seconds)
+        self.paused_until = until
+
+    def budget_reserved(self) -> bool:
+        """True while the registry's stated budget is down to the reserve and its window
+        has not passed since it said so."""
+        quota = self.rate_limit
+        if quota is None or quota.remaining is None or quota.limit <= 0:
+            return False
+        if quota.window is not None and time.monotonic() - self.rate_limit_at > quota.window:
+            return False
+        return quota.remaining <= max(1.0, quota.limit * self.settings.reserve)
 
     @property
     def base_url(self) -> str:
@@ -158,7 +197,16 @@ class Requester:
         """One response, retried as needed; it holds a permit when ``bounded`` (the caller
         releases it). Permits are released while waiting to retry."""
         attempt = 0
+        if method == "GET" and "/manifests/" in url.path and host.budget_reserved():
+            quota = host.rate_limit
+            assert quota is not None
+            raise RateLimited(
+                f"{what}: {host.registry}'s rate-limit budget is down to {quota.remaining} of "
+                f"{quota.limit}; watcher keeps that reserve and tries again later",
+                registry=host.registry, reference=reference, status=429)
+        waited = 0.0  # the registry back-off this request has waited for already
         while True:
+            waited = await host.wait_turn(self._sleep, waited)
             if bounded:
                 await host.semaphore.acquire()
             holding = bounded
@@ -181,6 +229,8 @@ class Requester:
             # The failure's message names the image, the registry and the request already.
             log.debug("%s; retrying in %.2fs", failure, delay)
             await self._sleep(delay)
+            if isinstance(failure, RateLimited):
+                waited = host.paused_until  # that was this back-off's wait
             attempt += 1
 
     async def _attempt(
@@ -229,9 +279,11 @@ class Requester:
             what=what, retry_after=retry_after,
         )
         too_long = retry_after is not None and retry_after > settings.max_retry_after
+        delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
+        if response.status_code == 429:
+            host.back_off(delay, 429)  # the whole registry waits, not only this request
         if attempt >= settings.retries or too_long:
             raise failure
-        delay = retry_after if retry_after is not None else self.backoff(settings, attempt)
         return failure, delay
 
     @staticmethod
@@ -241,6 +293,7 @@ class Requester:
         )
         if quota is not None:
             host.rate_limit = quota
+            host.rate_limit_at = time.monotonic()
 
 
 @dataclass

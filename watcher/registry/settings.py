@@ -54,6 +54,23 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """At most ``requests`` requests every ``period`` seconds."""
+
+    requests: float
+    period: float
+
+    def __str__(self) -> str:
+        return f"{self.requests:g}/{self.period:g}s"
+
+
+# Docker Hub limits pulls per account and per address: watcher is gentle with it unless told
+# otherwise. (Its HEAD requests, all an unchanged check needs, do not count as pulls.)
+DOCKER_HUB_CONCURRENCY = 4
+DOCKER_HUB_RATE = Rate(10, 1.0)
+
+
+@dataclass(frozen=True)
 class RegistrySettings:
     """How to talk to one registry.
 
@@ -68,6 +85,9 @@ class RegistrySettings:
     redirects too). ``proxy``: the proxy URL all of those requests go through, loopback
     hosts included; ``None`` uses ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``. Its
     credentials never appear in a repr or a message.
+
+    ``rate`` (:class:`Rate`) paces requests to the registry; ``reserve`` keeps the last part of
+    a budget the registry states (``RateLimit-Remaining``) unspent.
 
     ``max_retry_after`` caps how long a 429 may make us wait: a longer ``Retry-After`` fails at
     once with :class:`~watcher.errors.RateLimited` rather than stalling a whole check round.
@@ -92,6 +112,10 @@ class RegistrySettings:
     max_config_bytes: int = 8 * MiB
     tls: TlsSettings | None = None
     proxy: str | None = field(default=None, repr=False)
+    rate: Rate | None = None
+    # GET requests (the ones Docker Hub counts as pulls) stop while a registry's stated
+    # remaining budget is at or under this share of its limit, until its window passes.
+    reserve: float = 0.02
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__

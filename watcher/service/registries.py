@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from watcher.config import Config, RegistryConfig, TrackedImage, docker_credentials
+from watcher.core.reference import DOCKER_HUB
 from watcher.errors import ConfigError
-from watcher.registry import Credentials, RegistrySettings
+from watcher.registry import DOCKER_HUB_CONCURRENCY, DOCKER_HUB_RATE, Credentials, RegistrySettings
 
 
 def registry_settings(
@@ -43,7 +44,12 @@ def registry_settings(
                 problems[host] = exc.message
                 continue
         if registry is None:
-            if credentials is not None:
+            if host == DOCKER_HUB:  # gentle with Docker Hub unless told otherwise
+                settings[host] = RegistrySettings(
+                    host=host, credentials=credentials, timeout=config.timeout,
+                    max_concurrency=min(config.concurrency, DOCKER_HUB_CONCURRENCY),
+                    rate=DOCKER_HUB_RATE)
+            elif credentials is not None:
                 settings[host] = RegistrySettings(
                     host=host,
                     credentials=credentials,
@@ -62,6 +68,7 @@ def registry_settings(
             max_tags=registry.max_tags,
             tls=registry.tls,
             proxy=registry.proxy,
+            rate=registry.rate,
         )
     return settings, default
 

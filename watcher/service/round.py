@@ -44,7 +44,7 @@ from watcher.errors import NotFound, RegistryError
 from watcher.registry import RegistryClient
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
-from watcher.store import Store, TagListing
+from watcher.store import RegistryBudget, Store, TagListing
 
 log = structlog.get_logger("watcher.service")
 
@@ -375,6 +375,15 @@ def _fingerprint(current: str, policy: TagPolicy, tag_list: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _budgets(client: RegistryClient, now: datetime) -> list[RegistryBudget]:
+    return [
+        RegistryBudget(
+            seen.registry, now, seen.limit, seen.remaining, seen.window, seen.backoffs,
+            datetime.fromtimestamp(seen.paused_until, UTC) if seen.paused_until else None)
+        for seen in client.budgets()
+    ]
+
+
 def _log_check(check: ImageCheck) -> None:
     decision = check.decision
     if decision.state is CheckState.ERROR:
@@ -415,6 +424,7 @@ async def check_images(
         routes=[channel.route for channel in config.channels], soak=config.soak,
         tags_interval=config.tags_interval_of, list_tags=list_tags, spread=spread,
     ).run(images)
+    await asyncio.to_thread(store.record_registry_budgets, _budgets(client, clock()))
     log.info(
         "round finished",
         images=len(report.checks),

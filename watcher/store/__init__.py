@@ -10,7 +10,7 @@ Delivery       one event for one channel in the outbox (DeliveryState, DeliveryA
 
 from __future__ import annotations
 
-from watcher.store.listings import TagListing
+from watcher.store.listings import RegistryBudget, TagListing
 from watcher.store.records import (
     AttemptOutcome,
     AttemptResult,
@@ -31,6 +31,7 @@ __all__ = [
     "DeliveryState",
     "EventState",
     "ImageStatus",
+    "RegistryBudget",
     "Store",
     "StoredEvent",
     "TagListing",

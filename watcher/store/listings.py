@@ -1,4 +1,5 @@
-"""The Store's tag-listing methods: when each repository's tags were last listed.
+"""The Store's methods for what registries said: when each repository's tags were last
+listed, and each registry's last stated rate-limit budget.
 
 A mixin of :class:`~watcher.store.store.Store`, like the outbox methods.
 """
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from watcher.store.engine import reading
 from watcher.store.guard import storage_errors
-from watcher.store.schema import tag_listings
+from watcher.store.schema import registry_budgets, tag_listings
 
 Repository = tuple[str, str]  # (registry, repository)
 
@@ -27,6 +28,20 @@ class TagListing:
     listed_at: datetime
     list_digest: str
     tag_count: int
+
+
+@dataclass(frozen=True)
+class RegistryBudget:
+    """What a registry last said of its budget (``limit``/``remaining`` requests in a window
+    of ``window_seconds``), and how often it asked to back off."""
+
+    registry: str
+    observed_at: datetime
+    limit: int | None = None
+    remaining: int | None = None
+    window_seconds: float | None = None
+    backoffs: int = 0
+    paused_until: datetime | None = None
 
 
 class ListingMethods:
@@ -83,3 +98,35 @@ class ListingMethods:
                         tag_count=listing.tag_count))
             except IntegrityError:
                 pass  # another process stored its listing first: it is as good as this one
+
+    @storage_errors
+    def record_registry_budgets(self, budgets: Iterable[RegistryBudget]) -> None:
+        """Keep each registry's budget as its latest, in one transaction."""
+        wanted = list(budgets)
+        if not wanted:
+            return
+        table = registry_budgets
+        with self._writing() as connection:
+            for budget in wanted:
+                values = {"observed_at": budget.observed_at, "limit": budget.limit,
+                          "remaining": budget.remaining,
+                          "window_seconds": budget.window_seconds,
+                          "backoffs": budget.backoffs, "paused_until": budget.paused_until}
+                changed = connection.execute(
+                    update(table).where(table.c.registry == budget.registry).values(**values)
+                ).rowcount
+                if not changed:
+                    try:
+                        with connection.begin_nested():
+                            connection.execute(
+                                table.insert().values(registry=budget.registry, **values))
+                    except IntegrityError:
+                        pass  # another process recorded this registry just now
+
+    @storage_errors
+    def registry_budgets(self) -> list[RegistryBudget]:
+        with reading(self._engine) as connection:
+            rows = connection.execute(select(registry_budgets).order_by(
+                registry_budgets.c.registry))
+            return [RegistryBudget(r.registry, r.observed_at, r.limit, r.remaining,
+                                   r.window_seconds, r.backoffs, r.paused_until) for r in rows]

@@ -10,6 +10,7 @@ can be built from it and a test can assert that the two never drift apart.
     deliveries          the outbox: one row per (event, channel) and whether it was sent
     delivery_attempts   append-only: each try to send a delivery, its outcome and error
     tag_listings        per repository: when its tags were last listed, and the list's digest
+    registry_budgets    per registry: its last stated rate-limit budget and back-offs
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -234,4 +236,17 @@ tag_listings = Table(
     Column("list_digest", String(128), nullable=False),
     Column("tag_count", Integer, nullable=False),
     UniqueConstraint("registry", "repository"),
+)
+
+# Revision 0006: what each registry last said of its rate-limit budget.
+registry_budgets = Table(
+    "registry_budgets",
+    metadata,
+    Column("registry", String(255), primary_key=True),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("limit", Integer),
+    Column("remaining", Integer),
+    Column("window_seconds", Float),
+    Column("backoffs", Integer, nullable=False),
+    Column("paused_until", UTCDateTime),
 )
