@@ -129,6 +129,7 @@ class Observation:
     error_status: int | None = None
     not_found: bool = False
     tags_error: str | None = None
+    explanation: Mapping[str, Any] | None = None  # what changed inside, when it moved
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def _observed(
             state = CheckState.CHANGED
             emit(
                 HistoryKind.DIGEST_CHANGED,
-                DigestChanged(old.digest, manifest.digest, platforms),
+                DigestChanged(old.digest, manifest.digest, platforms, obs.explanation),
                 f"{old.digest}>{manifest.digest}",
             )
             image = replace(image, last_changed_at=at)

@@ -148,7 +148,8 @@ def supersede_digest(soaking: Sequence[Soaking], new: Event) -> SoakDecision:
                 platforms[platform] = how  # back and forth, then changed again
             else:
                 platforms[platform] = _merge_platform(platforms.get(platform), how)
-    net = DigestChanged(first.old_digest, new.payload.new_digest, _without_none(platforms))
+    net = DigestChanged(first.old_digest, new.payload.new_digest, _without_none(platforms),
+                        new.payload.explanation)
     note = f"superseded by {new.id}: the tag moved again within the soak window"
     return SoakDecision(ids, replace(new, payload=net), note)
 

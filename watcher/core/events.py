@@ -16,6 +16,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from watcher.core.explain import describe_explanation
+
 
 class EventKind(StrEnum):
     """Things a user is told about."""
@@ -48,6 +50,8 @@ class DigestChanged:
     old_digest: str | None
     new_digest: str
     changed_platforms: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    # What changed inside, from the old and new image configs (core.explain), when known.
+    explanation: Mapping[str, Any] | None = None
 
     kind = EventKind.DIGEST_CHANGED
 
@@ -114,11 +118,14 @@ def payload_data(payload: EventPayload) -> dict[str, Any]:
     """The JSON object stored for ``payload`` (the fields docs/cli.md lists per kind)."""
     match payload:
         case DigestChanged():
-            return {
+            data = {
                 "old_digest": payload.old_digest,
                 "new_digest": payload.new_digest,
                 "changed_platforms": dict(payload.changed_platforms),
             }
+            if payload.explanation is not None:
+                data["explanation"] = dict(payload.explanation)
+            return data
         case NewVersion():
             return {
                 "same_line": payload.same_line,
@@ -146,6 +153,8 @@ def _digest_changed(data: Mapping[str, Any]) -> DigestChanged:
         old_digest=data.get("old_digest"),
         new_digest=data.get("new_digest") or "",
         changed_platforms=MappingProxyType(data.get("changed_platforms") or {}),
+        explanation=data.get("explanation") if isinstance(data.get("explanation"), dict)
+        else None,
     )
 
 
@@ -197,6 +206,8 @@ def describe_event(payload: EventPayload, when: str | None = None) -> str:
             text = f"{short_digest(payload.old_digest)} -> {short_digest(payload.new_digest)}"
             platforms = describe_changed_platforms(payload.changed_platforms)
             text = f"{text} ({platforms})" if platforms else text
+            if payload.explanation is not None:
+                text = f"{text}: {describe_explanation(payload.explanation)}"
             return f"moved{at}: {text}" if when else text
         case NewVersion():
             return "newer tag " + ", ".join(payload.new) + at
