@@ -31,7 +31,8 @@ def config(*env: str, created: str = "2026-01-01T00:00:00Z", **labels: str) -> I
 def test_version_changes_are_classified(old: str, new: str, change: str) -> None:
     found = explain({"linux/amd64": (config(f"PYTHON_VERSION={old}", "PATH=/a"),
                                      config(f"PYTHON_VERSION={new}", "PATH=/b"))})
-    assert found is not None and found.change == change
+    assert found is not None
+    assert found.change == change
     if old != new:
         assert found.versions == {"PYTHON_VERSION": (old, new)}
     else:
