@@ -463,7 +463,7 @@ async def check_images(
         routes=[channel.route for channel in config.channels], soak=config.soak,
         tags_interval=config.tags_interval_of, list_tags=list_tags, spread=spread,
     ).run(images)
-    await asyncio.to_thread(store.record_registry_budgets, _budgets(client, clock()))
+    await asyncio.to_thread(store.record_registry_budgets, _budgets(client, utcnow()))
     log.info(
         "round finished",
         images=len(report.checks),
