@@ -343,3 +343,13 @@ def test_downgrading_0003_restores_the_state_column(store_url: str) -> None:
         ("d" * 32, "acknowledged"),
         ("e" * 32, "pending"),
     ]
+
+
+def test_the_revisions_read_as_text_agree_with_alembic() -> None:
+    # Opening a database reads the scripts' revision lines without Alembic: same answer.
+    scripts = migrate.script_directory()
+    assert migrate.head_revision() == scripts.get_current_head()
+    assert migrate.known_revisions() == {script.revision for script in scripts.walk_revisions()}
+    assert migrate._revision_chain() == {
+        script.revision: script.down_revision for script in scripts.walk_revisions()
+    }

@@ -1,15 +1,57 @@
-"""The ``watcher`` command line: parse arguments, configure logging, call in. Nothing more."""
+"""The ``watcher`` command line: parse arguments, configure logging, call in. Nothing more.
+
+Each subcommand's module is imported only when that subcommand runs (or ``--help`` lists
+them all): ``watcher --version`` loads no database, HTTP or logging library, and ``watcher
+status`` none of the registry client's or the daemon's.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from watcher import __version__
-from watcher.cli.common import LogSettings
-from watcher.logs import configure_logging
+
+# Command name -> "module:attribute" of its click command.
+COMMANDS: dict[str, str] = {
+    "tags": "watcher.cli.tags:tags",
+    "db": "watcher.cli.db:db",
+    "check": "watcher.cli.check:check",
+    "status": "watcher.cli.status:status",
+    "history": "watcher.cli.history:history",
+    "ack": "watcher.cli.status:ack",
+    "events": "watcher.cli.events:events",
+    "notify": "watcher.cli.notify:notify",
+    "run": "watcher.cli.run:run",
+    "scan": "watcher.cli.scan:scan",
+    "healthcheck": "watcher.cli.healthcheck:healthcheck",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported by name, when first asked for."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._lazy, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self._lazy:
+            module_name, _, attribute = self._lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+                raise TypeError(f"{self._lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="watcher")
 @click.option(
     "--log-level",
@@ -26,37 +68,8 @@ from watcher.logs import configure_logging
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None, log_json: bool | None) -> None:
     """Watch the base images you build FROM; tell which images must be rebuilt, and why."""
+    from watcher.cli.common import LogSettings
+    from watcher.logs import configure_logging
+
     ctx.obj = LogSettings(log_level, log_json)
     configure_logging(log_level or "warning", json=log_json)
-
-
-from watcher.cli.tags import tags  # noqa: E402
-
-main.add_command(tags)
-
-from watcher.cli.db import db  # noqa: E402
-
-main.add_command(db)
-
-from watcher.cli.check import check  # noqa: E402
-from watcher.cli.events import events  # noqa: E402
-from watcher.cli.history import history  # noqa: E402
-from watcher.cli.notify import notify  # noqa: E402
-from watcher.cli.run import run  # noqa: E402
-from watcher.cli.status import ack, status  # noqa: E402
-
-main.add_command(check)
-main.add_command(status)
-main.add_command(history)
-main.add_command(ack)
-main.add_command(events)
-main.add_command(notify)
-main.add_command(run)
-
-from watcher.cli.scan import scan  # noqa: E402
-
-main.add_command(scan)
-
-from watcher.cli.healthcheck import healthcheck  # noqa: E402
-
-main.add_command(healthcheck)

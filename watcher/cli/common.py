@@ -8,15 +8,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from watcher.config import Config, load_config
 from watcher.config import database_url as check_database_url
 from watcher.errors import ConfigError, InvalidReference, WatcherError
-from watcher.store import Store
 from watcher.terminal import printable
+
+if TYPE_CHECKING:
+    from watcher.store import Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -92,6 +94,8 @@ def read_config(
 
 def open_existing_store(config: Config, *, read_only: bool = False) -> Store:
     """The configured database, which must exist (see ``Store.open_existing``)."""
+    from watcher.store import Store
+
     return Store.open_existing(config.database, read_only=read_only)
 
 

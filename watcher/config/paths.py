@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from watcher.errors import ConfigError
 
 
@@ -24,6 +22,10 @@ def database_url(url: str, *, key: str, path: Path | None = None) -> str:
     Errors name ``key`` (``watcher.database`` or ``--database``) and never show a password,
     even one that is not percent-encoded and so cannot be told from the host.
     """
+    # SQLAlchemy's URL parser, imported here: reading a config file must not load SQLAlchemy
+    # for commands that never open the database (``watcher tags``, ``watcher --version``).
+    from sqlalchemy.engine import make_url
+
     where = str(path) if path else None
     try:
         parsed = make_url(url)

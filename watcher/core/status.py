@@ -83,7 +83,11 @@ def concerns(state: ImageState, pending: Iterable[EventKind] = ()) -> frozenset[
 
 def attention(state: ImageState, pending: Iterable[EventKind] = ()) -> Attention:
     """Pending rebuild events first, then failures, then newer versions not acknowledged."""
-    found = concerns(state, pending)
+    return attention_of(state, concerns(state, pending))
+
+
+def attention_of(state: ImageState, found: frozenset[Concern]) -> Attention:
+    """:func:`attention` from the image's :func:`concerns`, already worked out."""
     if Concern.REBUILD in found:
         return Attention.REBUILD_NEEDED
     if Concern.FAILING in found:

@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from watcher.errors import DatabaseTooNew, StorageError
 from watcher.store.engine import advisory_lock, mark_writer, writing
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+# Alembic (and Mako, Pygments under it) is imported only where a revision is read or a
+# migration runs: commands that open an existing database at its head never pay for it.
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL advisory lock (a fixed key, "watcher" + 2) held while the schema is migrated.
 MIGRATION_LOCK = 0x7761_7463_6865_7202
+
+# Alembic's default table of the applied revision.
+VERSION_TABLE = "alembic_version"
 
 
 def script_location() -> Path:
@@ -39,6 +47,8 @@ def script_location() -> Path:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location()))
     if connection is not None:
@@ -48,10 +58,17 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @cache
 def script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
 def head_revision() -> str:
+    chain = _revision_chain()
+    heads = set(chain) - {down for down in chain.values() if down is not None}
+    if len(heads) == 1:
+        return heads.pop()
+    # Several heads or none: Alembic's own reading says what is wrong with the scripts.
     head = script_directory().get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StorageError("no migrations found: the watcher installation is broken")
@@ -64,12 +81,38 @@ def revisions() -> list[str]:
 
 
 def known_revisions() -> frozenset[str]:
-    return frozenset(revisions())
+    return frozenset(_revision_chain())
+
+
+_REVISION_LINE = re.compile(
+    r'^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|\'([^\']*)\'|None)\s*$', re.M
+)
+
+
+@cache
+def _revision_chain() -> dict[str, str | None]:
+    """Each migration's revision and the one it follows, read from the scripts as text.
+
+    Opening a database at its head only needs these two names per script; reading them
+    this way spares loading Alembic and compiling every script (tests check that it
+    agrees with Alembic's reading).
+    """
+    chain: dict[str, str | None] = {}
+    for script in sorted((script_location() / "versions").glob("[0-9]*.py")):
+        found: dict[str, str | None] = {}
+        for match in _REVISION_LINE.finditer(script.read_text(encoding="utf-8")):
+            found[match[1]] = match[2] if match[2] is not None else match[3]
+        revision = found.get("revision")
+        if revision:
+            chain[revision] = found.get("down_revision")
+    return chain
 
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at; None for a database watcher never migrated."""
-    heads = MigrationContext.configure(connection).get_current_heads()
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    heads = [row[0] for row in connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
     if len(heads) > 1:
         raise StorageError(f"database has several schema revisions ({', '.join(heads)})")
     return heads[0] if heads else None
@@ -109,6 +152,8 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | Non
             log.info("waited for another process migrating this database")
         before = current_revision(connection)
         ensure_known(before)
+        from alembic import command
+
         command.upgrade(alembic_config(connection), target)
         after = current_revision(connection)
         if engine.dialect.name == "sqlite":

@@ -16,7 +16,7 @@ from watcher.core.status import (
     REBUILD_KINDS,
     Attention,
     Concern,
-    attention,
+    attention_of,
     concerns,
     unacknowledged_newer,
 )
@@ -31,21 +31,24 @@ class StatusRow:
 
     level: Attention
     item: ImageStatus
+    concerns: frozenset[Concern]
 
-    @property
-    def concerns(self) -> frozenset[Concern]:
-        return concerns(self.item.state, [p.kind for p in self.item.pending])
+
+def status_row(item: ImageStatus) -> StatusRow:
+    """The image's concerns, worked out once, and the attention level they make."""
+    found = concerns(item.state, [p.kind for p in item.pending])
+    return StatusRow(attention_of(item.state, found), item, found)
 
 
 def status_rows(statuses: Iterable[ImageStatus]) -> list[StatusRow]:
     """Most urgent first, then by reference."""
-    rows = [StatusRow(attention(s.state, [p.kind for p in s.pending]), s) for s in statuses]
+    rows = [status_row(s) for s in statuses]
     return sorted(rows, key=lambda row: (row.level.rank, row.item.state.ref))
 
 
 def gate_failed(rows: Iterable[StatusRow], gate: frozenset[Concern]) -> bool:
     """True when some image has one of the concerns a CI gate fails on."""
-    return any(gate & row.concerns for row in rows)
+    return bool(gate) and any(gate & row.concerns for row in rows)
 
 
 def image_document(row: StatusRow) -> dict[str, Any]:
