@@ -16,6 +16,7 @@ from watcher.views.activity import Chart, chart, per_day
 from watcher.views.dashboard import Dashboard, Filters, dashboard
 from watcher.views.events import FAILING_STATES, PENDING, by_event, plain_counts
 from watcher.views.image_detail import ImageDetail, image_api_document, image_detail
+from watcher.views.budgets import budget_document
 from watcher.views.status import StatusRow, status_document, status_rows
 
 # Optional counted columns (``containers``, ``dependents``): ref -> count, read on each page.
@@ -50,7 +51,9 @@ class PageSource:
         return board, chart(per_day(self.store.history_since(since), now, CHART_DAYS))
 
     def status_document(self) -> dict[str, Any]:
-        return status_document(self._rows(), self.store.delivery_counts())
+        """What ``watcher status --json`` prints (without the config's warnings)."""
+        return {**status_document(self._rows(), self.store.delivery_counts()),
+                "registries": [budget_document(b) for b in self.store.registry_budgets()]}
 
     def image(self, ref: str) -> ImageDetail | None:
         row = self._row(ref)
