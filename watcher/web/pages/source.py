@@ -13,10 +13,10 @@ from typing import Any
 
 from watcher.store import EventState, Store
 from watcher.views.activity import Chart, chart, per_day
+from watcher.views.budgets import budget_document
 from watcher.views.dashboard import Dashboard, Filters, dashboard
 from watcher.views.events import FAILING_STATES, PENDING, by_event, plain_counts
 from watcher.views.image_detail import ImageDetail, image_api_document, image_detail
-from watcher.views.budgets import budget_document
 from watcher.views.status import StatusRow, status_document, status_rows
 
 # Optional counted columns (``containers``, ``dependents``): ref -> count, read on each page.
