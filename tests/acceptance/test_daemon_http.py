@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import free_port, wait_until
+from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.registry import RunningRegistry, start_registry
 
 TOKEN = "hook-secret-0123456789abcdef"
@@ -86,10 +86,7 @@ def test_health_metrics_and_push_hooks(
     config.write_text("\n".join(lines) + "\n")
     log = tmp_path / "daemon.log"
     env = {**os.environ, "WATCHER_TEST_HOOK_TOKEN": TOKEN}
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "--log-json", "run", "--config", str(config)],
-            stdout=subprocess.DEVNULL, stderr=stderr, cwd=tmp_path, env=env)
+    process = start_daemon(config, log, env=env)
     base = f"http://127.0.0.1:{hook_port}"
     try:
         wait_until(lambda: process.poll() is not None or all(_digest(db, r) for r in
@@ -149,14 +146,8 @@ def test_health_metrics_and_push_hooks(
         assert done.returncode == 0, done.stderr
         assert "healthy: test-instance" in done.stdout
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    assert process.returncode == 0, log.read_text()
+        returncode = stop_daemon(process)
+    assert returncode == 0, log.read_text()
     down = subprocess.run([sys.executable, "-m", "watcher", "healthcheck", "--url",
                            f"{base}/healthz", "--timeout", "2"], capture_output=True, text=True,
                           timeout=60)

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support import wait_until
+from tests.support.daemon import start_daemon
 from tests.support.registry import RunningRegistry
 
 
@@ -60,10 +60,7 @@ def daemon(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def _start(started: list[subprocess.Popen[bytes]], config: Path, log: Path
            ) -> subprocess.Popen[bytes]:
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "--log-json", "run", "--config", str(config)],
-            stdout=subprocess.DEVNULL, stderr=stderr, cwd=config.parent)
+    process = start_daemon(config, log)
     started.append(process)
     return process
 

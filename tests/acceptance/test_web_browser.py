@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +18,7 @@ import pytest
 
 from tests.acceptance.cli import write_config
 from tests.support import free_port, missing_component, wait_until
+from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.push import Pusher
 from tests.support.registry import RunningRegistry
 
@@ -84,10 +82,7 @@ def test_the_page_in_a_browser(
     config.write_text(text + f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "daemon.log"
-    with log.open("wb") as stderr:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "--log-json", "run", "--config", str(config)],
-            stdout=subprocess.DEVNULL, stderr=stderr, cwd=tmp_path)
+    daemon = start_daemon(config, log)
     try:
         def ready() -> bool:
             assert daemon.poll() is None, log.read_text()
@@ -99,14 +94,8 @@ def test_the_page_in_a_browser(
         wait_until(ready, timeout=60, what="the daemon's first round")
         _browse(driver, url, refs, push, repository, tmp_path)
     finally:
-        if daemon.poll() is None:
-            os.kill(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-    assert daemon.returncode == 0, log.read_text()
+        returncode = stop_daemon(daemon)
+    assert returncode == 0, log.read_text()
     assert (tmp_path / "status-page.png").stat().st_size > 0
     assert (tmp_path / "status-page-375.png").stat().st_size > 0
 
