@@ -7,28 +7,17 @@ translated like every Store method); the SQL is in ``outbox``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from datetime import datetime
-
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.store import outbox
 from watcher.store.engine import reading
 from watcher.store.guard import storage_errors
+from watcher.store.parts import StoreParts
 from watcher.store.records import AttemptResult, Delivery, DeliveryAttempt, DeliveryState
 from watcher.store.schema import deliveries
 
 
-class DeliveryMethods:
-    _engine: Engine
-
-    def _writing(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _describe(self, exc: SQLAlchemyError, *, connecting: bool = False) -> str:
-        raise NotImplementedError
-
+class DeliveryMethods(StoreParts):
     @storage_errors
     def due_deliveries(
         self, now: datetime, *, limit: int = 500, channel: str | None = None

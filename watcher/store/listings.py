@@ -7,15 +7,15 @@ A mixin of :class:`~watcher.store.store.Store`, like the outbox methods.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select, tuple_, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from watcher.store.engine import reading
 from watcher.store.guard import storage_errors
+from watcher.store.parts import StoreParts
 from watcher.store.schema import registry_budgets, tag_listings
 
 Repository = tuple[str, str]  # (registry, repository)
@@ -44,15 +44,7 @@ class RegistryBudget:
     paused_until: datetime | None = None
 
 
-class ListingMethods:
-    _engine: Engine
-
-    def _writing(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _describe(self, exc: SQLAlchemyError, *, connecting: bool = False) -> str:
-        raise NotImplementedError
-
+class ListingMethods(StoreParts):
     @storage_errors
     def tag_listings(self, repositories: Iterable[Repository]) -> dict[Repository, TagListing]:
         """The last listing of each of ``repositories`` that has one."""
