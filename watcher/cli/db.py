@@ -19,7 +19,7 @@ from watcher.cli.common import (
 from watcher.cli.output import table
 from watcher.config import Config, format_duration, parse_duration
 from watcher.config.file import KEEP_FOREVER, MIN_KEEP_HISTORY
-from watcher.service.housekeeping import cutoff
+from watcher.core.retention import cutoff
 from watcher.store import PruneCounts, Store, mask_url
 from watcher.views.database import counts_text, prune_document, size_text, stats_document
 

@@ -16,6 +16,7 @@ import httpx
 
 from watcher.core.retry_after import parse_retry_after
 from watcher.errors import InvalidResponse, RegistryError, RegistryUnavailable
+from watcher.registry.counting import sent_one
 from watcher.registry.failures import (
     MALFORMED,
     describe,
@@ -202,6 +203,7 @@ class Requester:
             timeout=httpx.Timeout(settings.timeout), extensions={ROUTE: host.route},
         )
         started = time.monotonic()
+        sent_one()
         try:
             async with asyncio.timeout(settings.timeout * 2):
                 response = await self._client.send(request, stream=True)

@@ -4,11 +4,12 @@ a cutoff, then the store's batched prune, logged."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import structlog
 
 from watcher.config import Config
+from watcher.core.retention import cutoff
 from watcher.store import PruneCounts, Store
 
 log = structlog.get_logger("watcher.retention")
@@ -17,13 +18,6 @@ log = structlog.get_logger("watcher.retention")
 # does not compete with the first round for the write lock).
 PRUNE_INTERVAL = 3600.0
 FIRST_PRUNE_DELAY = 300.0
-
-
-def cutoff(keep: float | None, now: datetime | None = None) -> datetime | None:
-    """The time before which rows may go; None when everything is kept."""
-    if keep is None:
-        return None
-    return (now or datetime.now(UTC)) - timedelta(seconds=keep)
 
 
 def prune(
