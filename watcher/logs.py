@@ -11,7 +11,9 @@ shows watcher's retries and backoffs without every library's chatter.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterable
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -22,6 +24,42 @@ from watcher.terminal import printable
 _OWN_TEXT = frozenset({"exception", "stack"})
 
 _HANDLER_NAME = "watcher"
+MASK = "***"
+# user:password@ in a URL, up to the last '@' before the host: hiding too much is harmless.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^\s]*@")
+_secrets: tuple[str, ...] = ()
+
+
+def redact(secrets: Iterable[str]) -> None:
+    """Hide these values (the config's passwords and tokens) in every log line from now on,
+    besides the password of any URL, which is always hidden. Replaces the previous set."""
+    global _secrets
+    _secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+
+def hide_secrets(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _URL_PASSWORD.sub(rf"\1{MASK}@", text) if "://" in text else text
+
+
+def _hide(value: object) -> object:
+    if isinstance(value, str):
+        return hide_secrets(value)
+    if isinstance(value, list | tuple):
+        return [_hide(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _hide(item) for key, item in value.items()}
+    return value
+
+
+def _redact(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    """No secret in any line: the config's secrets and URL passwords are masked, in the
+    message, every field and the rendered traceback."""
+    for key, value in event.items():
+        event[key] = _hide(value)
+    return event
 
 
 def configure_logging(level: str = "warning", *, json: bool | None = None) -> None:
@@ -40,7 +78,7 @@ def configure_logging(level: str = "warning", *, json: bool | None = None) -> No
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, *renderers],
+        processors=[*shared, structlog.processors.format_exc_info, _redact, *renderers],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
@@ -59,6 +97,7 @@ def _route_standard_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _redact,
             *renderers,
         ],
     )

@@ -16,6 +16,7 @@ import click
 from watcher.cli.output import short_digest
 from watcher.core.changes import CheckState
 from watcher.core.events import describe_event
+from watcher.core.folding import fold_failures
 from watcher.terminal import printable
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
@@ -119,20 +120,12 @@ def _image_lines(check: ImageCheck, colour: bool) -> list[str]:
 
 
 def _shared_failures(checks: Sequence[ImageCheck]) -> dict[tuple[str, str], list[str]]:
-    """(registry, message without the image) -> the images, where two or more failed alike.
-
-    Errors name the image first (``REF on REGISTRY: message``); what follows is compared.
-    A removed tag is the image's own news, never grouped.
-    """
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for check in checks:
-        error = check.observation.error
-        if not error or check.observation.not_found:
-            continue
-        registry = check.image.ref.registry
-        prefix = f"{check.ref} on {registry}: "
-        message = error[len(prefix) :] if error.startswith(prefix) else None
-        if message is None or check.ref in message:
-            continue
-        groups[(registry, message)].append(check.ref)
-    return {key: refs for key, refs in groups.items() if len(refs) > 1}
+    """(registry, message without the image) -> the images, where two or more failed alike
+    (``core.folding``). A removed tag is the image's own news, never grouped."""
+    folded = fold_failures(
+        (check.ref, check.image.ref.registry, check.observation.error)
+        for check in checks
+        if check.observation.error and not check.observation.not_found
+    )
+    return {(group.registry, group.error): list(group.refs) for group in folded
+            if group.count > 1}

@@ -14,7 +14,9 @@ import click
 
 from watcher.config import Config, load_config
 from watcher.config import database_url as check_database_url
+from watcher.config.secrets import config_secrets
 from watcher.errors import ConfigError, InvalidReference, WatcherError
+from watcher.logs import redact
 from watcher.terminal import printable
 
 if TYPE_CHECKING:
@@ -85,10 +87,12 @@ def read_config(
         # A path on the command line is relative to the current directory, as every one is.
         database_url = check_database_url(database_url, key="--database")
     if state_only and database_url and not config_path.exists():
-        return Config(path=None, database=database_url)
-    config = load_config(config_path)
-    if database_url:
-        config = Config(**{**config.__dict__, "database": database_url})
+        config = Config(path=None, database=database_url)
+    else:
+        config = load_config(config_path)
+        if database_url:
+            config = Config(**{**config.__dict__, "database": database_url})
+    redact(config_secrets(config))  # no secret of it in any log line
     return config
 
 

@@ -56,7 +56,12 @@ WATCHER_KEYS = (
     "ping_url",
     "ping_url_env",
     "ping_url_file",
+    "keep_history",
 )
+DEFAULT_KEEP_HISTORY = 400 * DAY
+MIN_KEEP_HISTORY = DAY
+MAX_KEEP_HISTORY = 100 * 365 * DAY
+KEEP_FOREVER = ("forever", "0")
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Config:
     http: HttpConfig | None = None  # [http]: None when no listen address is set
     instance: str = "watcher"  # how this process is named in logs and metrics
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
+    keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -157,4 +163,22 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         http=parse_http(reader, raw),
         instance=parse_instance(reader, section),
         ping_url=parse_ping_url(reader, section),
+        keep_history=parse_keep_history(reader, section),
     )
+
+
+def parse_keep_history(reader: Reader, section: Mapping[str, Any]) -> float | None:
+    """``[watcher] keep_history``: a duration of at least a day, or "forever" (or 0)."""
+    key = "watcher.keep_history"
+    value = section.get("keep_history")
+    if value is None:
+        return DEFAULT_KEEP_HISTORY
+    if (isinstance(value, str) and value.strip().lower() in KEEP_FOREVER) or (
+        isinstance(value, int) and not isinstance(value, bool) and value == 0
+    ):
+        return None
+    seconds = reader.duration(section, key, DEFAULT_KEEP_HISTORY, MAX_KEEP_HISTORY)
+    if seconds < MIN_KEEP_HISTORY:
+        raise reader.error(key, f"must be at least 1d (or \"forever\" to keep everything), "
+                                f"not {value!r}")
+    return seconds

@@ -26,6 +26,7 @@ from watcher.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageReferen
 from watcher.errors import ConfigError, InvalidResponse, NotFound
 from watcher.registry import manifests
 from watcher.registry.auth import Authenticator, TokenCache
+from watcher.registry.counting import RequestCount, counting
 from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
 from watcher.registry.http import (
@@ -167,6 +168,11 @@ class RegistryClient:
         """The config of ``ref``'s image for ``platform`` (``None`` for a single manifest)."""
         with retry_budget(self._host(ref).settings.max_retry_time):
             return await self._image_config_now(ref, platform)
+
+    @staticmethod
+    def count_requests() -> AbstractContextManager[RequestCount]:
+        """Count the requests sent inside, by this task and the tasks it starts there."""
+        return counting()
 
     def retry_budget(self, ref: ImageReference) -> AbstractContextManager[None]:
         """One ``max_retry_time`` for every call made inside: one image's whole check."""

@@ -17,6 +17,7 @@ from aiolimiter import AsyncLimiter
 
 from watcher.core.retry_after import parse_retry_after
 from watcher.errors import InvalidResponse, RateLimited, RegistryError, RegistryUnavailable
+from watcher.registry.counting import sent_one
 from watcher.registry.failures import (
     MALFORMED,
     describe,
@@ -252,6 +253,7 @@ class Requester:
             timeout=httpx.Timeout(settings.timeout), extensions={ROUTE: host.route},
         )
         started = time.monotonic()
+        sent_one()
         try:
             async with asyncio.timeout(settings.timeout * 2):
                 response = await self._client.send(request, stream=True)

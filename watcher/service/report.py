@@ -44,6 +44,9 @@ class ImageCheck:
 class RoundReport:
     checks: tuple[ImageCheck, ...]
     not_started: int = 0  # images left unchecked because the round was told to stop
+    round_id: str = ""
+    duration: float = 0.0  # seconds, from the round's start to its last record
+    requests: int = 0  # registry requests sent, retries and token requests included
 
     @property
     def failed(self) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +47,7 @@ from watcher.errors import NotFound, RegistryError
 from watcher.registry import RegistryClient
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
+from watcher.service.summary import log_round
 from watcher.store import RegistryBudget, Store, TagListing
 
 log = structlog.get_logger("watcher.service")
@@ -132,7 +134,13 @@ class CheckRound:
         self.round_id = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
     async def run(self, images: Iterable[TrackedImage]) -> RoundReport:
-        images = list(images)
+        started = time.monotonic()
+        with self._client.count_requests() as requests:
+            report = await self._run(list(images))
+        return replace(report, round_id=self.round_id, duration=time.monotonic() - started,
+                       requests=requests.sent)
+
+    async def _run(self, images: list[TrackedImage]) -> RoundReport:
         # Inactive images too: one checked by name continues from its stored state.
         states = self._store.load_states([str(i.ref) for i in images], include_inactive=True)
         if self._tags_interval is not None:
@@ -322,7 +330,7 @@ class CheckRound:
         try:
             tags, listed = await self._list_tags(ref)
         except RegistryError as exc:
-            log.warning("tag listing failed", image=str(ref), error=exc.message)
+            log.debug("tag listing failed", image=str(ref), error=exc.message)
             return None, None, f"tag listing failed: {exc.message}"
         except Exception as exc:
             log.exception("tag listing failed unexpectedly", image=str(ref))
@@ -425,8 +433,8 @@ def _budgets(client: RegistryClient, now: datetime) -> list[RegistryBudget]:
 
 def _log_check(check: ImageCheck) -> None:
     decision = check.decision
-    if decision.state is CheckState.ERROR:
-        log.warning("check failed", image=check.ref, error=check.observation.error)
+    if decision.state is CheckState.ERROR:  # folded per registry in the round's summary
+        log.debug("check failed", image=check.ref, error=check.observation.error)
     elif decision.events:
         log.info("image changed", image=check.ref, events=[e.kind.value for e in decision.events])
 
@@ -464,13 +472,7 @@ async def check_images(
         tags_interval=config.tags_interval_of, list_tags=list_tags, spread=spread,
     ).run(images)
     await asyncio.to_thread(store.record_registry_budgets, _budgets(client, utcnow()))
-    log.info(
-        "round finished",
-        images=len(report.checks),
-        changed=report.changed,
-        failed=report.failed,
-        unchanged=sum(1 for c in report.checks if c.decision.state is CheckState.UNCHANGED),
-    )
+    log_round(report)
     return report
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, TrackedImage
 from watcher.core.hooks import Push, pushed_images
@@ -26,6 +28,7 @@ from watcher.errors import WatcherError
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
 from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
@@ -38,6 +41,7 @@ log = structlog.get_logger("watcher.runtime")
 DEFAULT_STOP_TIMEOUT = 10.0
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 _JOB_PREFIX = "round:"
+_PRUNE_JOB = "retention"
 READY_GRACE = 60.0  # seconds on top of two periods: a round takes time too
 
 
@@ -64,8 +68,22 @@ class Runtime:
     registry settings, re-read each round like Docker's credential helpers, stay the same.
     """
 
-    def __init__(self, config: Config, *, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+        prune_every: float = PRUNE_INTERVAL,
+        first_prune: float = FIRST_PRUNE_DELAY,
+    ) -> None:
+        """Retention (``[watcher] keep_history``) runs every ``prune_every`` seconds, the first
+        time ``first_prune`` seconds after start, in a thread: a job of its own next to the
+        rounds, which it never delays for longer than one batch."""
         self._config = config
+        self._prune_every = prune_every
+        self._first_prune = first_prune
+        self._prune_stop = threading.Event()
+        self._pruning: asyncio.Task[None] | None = None
         self._stop_timeout = stop_timeout
         self._stopping = asyncio.Event()
         self._store: Store | None = None
@@ -111,6 +129,11 @@ class Runtime:
         scheduler.start()
         self._scheduler = scheduler
         self._schedule(self._config, first=self._config.first_check == "immediate")
+        scheduler.add_job(
+            self._prune_job, IntervalTrigger(seconds=self._prune_every, timezone=UTC),
+            id=_PRUNE_JOB, max_instances=1, coalesce=True, misfire_grace_time=None,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=self._first_prune),
+        )
 
     async def reload(self, config: Config) -> None:
         """Use ``config`` from now on: images added and removed, schedules and channels
@@ -178,6 +201,9 @@ class Runtime:
         )
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self._prune_stop.set()
+        await self._finish([self._pruning] if self._pruning else [],
+                           "pruning still running at the stop timeout was abandoned")
         await self._stop_worker()
         for client in [*self._retired, *([self._client] if self._client else [])]:
             await client.aclose()
@@ -271,6 +297,25 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(task)
         self._finished[job_id] = time.monotonic()
+
+    async def _prune_job(self) -> None:
+        """The retention job: one run of :func:`~watcher.service.housekeeping.prune` in a
+        thread, which stops between two batches once the daemon stops."""
+        if self._stopping.is_set() or self._store is None:
+            return
+        store, config = self._store, self._config
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(prune, store, config, stop=self._prune_stop)
+            except WatcherError as exc:
+                log.error("pruning failed; it is tried again at the next run", error=exc.message)
+            except Exception:
+                log.exception("pruning failed unexpectedly")
+
+        self._pruning = asyncio.create_task(run(), name="retention")
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._pruning)
 
     def _launch(
         self, images: Sequence[TrackedImage], *, spread: float

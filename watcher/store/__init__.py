@@ -4,12 +4,14 @@ Store          the API the check service and the CLI use
 ImageStatus    an image and its pending events, for ``watcher status``
 StoredEvent    a core Event as recorded, with when a user acknowledged it
 EventState     pending until acknowledged
+PruneCounts    rows retention pruned (``Store.prune``); DatabaseStats for ``watcher db stats``
 Delivery       one event for one channel in the outbox (DeliveryState, DeliveryAttempt,
                AttemptResult: what the delivery worker reports back)
 """
 
 from __future__ import annotations
 
+from watcher.store.engine import mask as mask_url
 from watcher.store.listings import RegistryBudget, TagListing
 from watcher.store.records import (
     AttemptOutcome,
@@ -21,18 +23,23 @@ from watcher.store.records import (
     ImageStatus,
     StoredEvent,
 )
+from watcher.store.retention import PruneCounts
+from watcher.store.stats import DatabaseStats
 from watcher.store.store import Store
 
 __all__ = [
     "AttemptOutcome",
     "AttemptResult",
+    "DatabaseStats",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryState",
     "EventState",
     "ImageStatus",
+    "PruneCounts",
     "RegistryBudget",
     "Store",
     "StoredEvent",
     "TagListing",
+    "mask_url",
 ]
