@@ -48,7 +48,11 @@ def write(path: Path, registry: RunningRegistry, refs: list[str], db: Path, hook
 def ids(hits: list[Hit]) -> list[str]:
     found: list[str] = []
     for hit in hits:
-        document = json.loads(hit.body)
+        try:
+            document = json.loads(hit.body)
+        except ValueError:
+            continue  # a send cut off by the kill before its body arrived: not a delivery
+
         found.extend(e["id"] for e in (document if isinstance(document, list) else [document]))
     return found
 
