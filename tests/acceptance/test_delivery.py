@@ -52,7 +52,6 @@ def ids(hits: list[Hit]) -> list[str]:
             document = json.loads(hit.body)
         except ValueError:
             continue  # a send cut off by the kill before its body arrived: not a delivery
-
         found.extend(e["id"] for e in (document if isinstance(document, list) else [document]))
     return found
 
