@@ -83,7 +83,7 @@ def test_daemon_checks_at_start_and_stops_on_sigterm(
     assert "watcher started" in events
     assert "stopping" in events
     finished = next(entry for entry in logs if entry["event"] == "round finished")
-    assert finished["images"] == 3
+    assert finished["checked"] == 3
     assert finished["failed"] == 0
     status = run("status", "--config", str(config), "--json").json
     assert {image["status"] for image in status["images"]} == {"up_to_date"}
@@ -197,7 +197,7 @@ def test_a_signal_mid_round_finishes_the_checks_in_flight_and_starts_no_more(
     logs = _logs(log)
     finished = [entry for entry in logs if entry["event"] == "round finished"]
     assert len(finished) == 1
-    assert finished[0]["images"] == 3
+    assert finished[0]["checked"] == 3
     assert finished[0]["failed"] == 0
     assert logs[-1]["event"] == "stopped"
     assert logs[-1]["not_started"] == 3
