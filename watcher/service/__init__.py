@@ -4,6 +4,8 @@
     report      what a round reports (ImageCheck, RoundReport)
     registries  configuration -> per-host registry settings and credentials
     storage     configuration -> an open store
+    summary     a round's log lines: folded failures, then one summary line
+    housekeeping  retention as the daemon and `watcher db prune` run it
     runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
                 registry client that lives across rounds, the round schedule; the
                 daemon's further long-lived parts (a delivery worker sending
