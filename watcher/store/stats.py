@@ -14,10 +14,12 @@ from watcher.store.schema import (
     events,
     history,
     images,
+    registry_budgets,
     tag_listings,
 )
 
-TABLES = (images, history, events, deliveries, delivery_attempts, tag_listings)
+TABLES = (images, history, events, deliveries, delivery_attempts, tag_listings,
+          registry_budgets)
 
 
 @dataclass(frozen=True)
