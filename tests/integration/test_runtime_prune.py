@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.support import wait_until
 from watcher.config import parse_config
 from watcher.service.runtime import Runtime
 from watcher.store import Store
@@ -52,9 +52,8 @@ def test_the_daemon_prunes_on_its_own_schedule(tmp_path: Path) -> None:
         runtime = Runtime(config, first_prune=0.05, prune_every=3600)
         await runtime.start()
         try:
-            deadline = time.monotonic() + 30
-            while _count(url, history) != 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # polling the database the job writes
+            await asyncio.to_thread(wait_until, lambda: _count(url, history) == 1,
+                                    timeout=30, what="the retention job's prune")
         finally:
             await runtime.stop()
 
