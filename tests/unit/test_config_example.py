@@ -9,6 +9,7 @@ import pytest
 
 from watcher.config import IMAGE_KEYS, REGISTRY_KEYS, WATCHER_KEYS, load_config
 from watcher.config.http import HTTP_KEYS
+from watcher.config.sources import FILES_KEYS
 from watcher.config.notify import (
     APPRISE_KEYS,
     COMMAND_KEYS,
@@ -54,6 +55,7 @@ def _documented_keys(table: str) -> set[str]:
         ("notify.command", COMMAND_KEYS),
         ("notify.apprise", APPRISE_KEYS),
         ("http", HTTP_KEYS),
+        ("sources.files", FILES_KEYS),
     ],
 )
 def test_every_key_is_documented(table: str, accepted: tuple[str, ...]) -> None:
