@@ -45,7 +45,7 @@ async def index_document(client: RegistryClient, ref: ImageReference,
                          digest: str) -> dict[str, Any] | None:
     """The index ``digest`` as JSON, or None when it is not an index."""
     body, _ = await client.manifest(ref, digest)
-    document = _json(body, f"index {digest}")
+    document = _json(body, f"index {digest}", ref)
     return document if isinstance(document.get("manifests"), list) else None
 
 
@@ -69,7 +69,7 @@ async def sbom_packages(
     pinned = replace(ref, tag=None, digest=attestation)
     body, _ = await client.manifest(pinned, attestation)
     packages = None
-    for layer in sbom_layers(_json(body, f"attestation manifest {attestation}")):
+    for layer in sbom_layers(_json(body, f"attestation manifest {attestation}", ref)):
         if layer.size > max_bytes:
             continue
         statement = await client.blob(pinned, layer.digest, max_bytes)
@@ -82,11 +82,13 @@ async def sbom_packages(
     return packages
 
 
-def _json(body: bytes, what: str) -> dict[str, Any]:
+def _json(body: bytes, what: str, ref: ImageReference) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidResponse(f"{what} is not valid JSON: {exc}") from None
+        raise InvalidResponse(f"{what} is not valid JSON: {exc}", registry=ref.registry,
+                              reference=str(ref)) from None
     if not isinstance(document, dict):
-        raise InvalidResponse(f"{what} is not a JSON object")
+        raise InvalidResponse(f"{what} is not a JSON object", registry=ref.registry,
+                              reference=str(ref))
     return document
