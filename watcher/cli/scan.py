@@ -4,6 +4,7 @@ registry, no database, nothing written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,6 +26,25 @@ def _build_arg(
             raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx, param)
         args[name] = text
     return args
+
+
+def scan_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--include, --exclude and --build-arg, for the commands that read files."""
+    for option in reversed(_SCAN_OPTIONS):
+        command = option(command)
+    return command
+
+
+_SCAN_OPTIONS = [
+    click.option("--include", "include", multiple=True, metavar="GLOB",
+                 help="Files to read (repeatable) [default: Dockerfiles, Containerfiles, "
+                      "compose files, *.yaml/*.yml]."),
+    click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                 help="Files and directories to leave out (repeatable) "
+                      "[default: **/node_modules/**, **/vendor/**]."),
+    click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
+                 callback=_build_arg, help="A value for an ARG without a default (repeatable)."),
+]
 
 
 def chosen_sources(
@@ -54,14 +74,7 @@ def chosen_sources(
 @click.command("scan")
 @click.argument("paths", nargs=-1, metavar="[PATH]...",
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--include", "include", multiple=True, metavar="GLOB",
-              help="Files to read (repeatable) [default: Dockerfiles, Containerfiles, compose "
-                   "files, *.yaml/*.yml].")
-@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
-              help="Files and directories to leave out (repeatable) "
-                   "[default: **/node_modules/**, **/vendor/**].")
-@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
-              callback=_build_arg, help="A value for an ARG without a default (repeatable).")
+@scan_options
 @config_option
 @json_option
 @handle_errors
