@@ -9,7 +9,6 @@ import pytest
 
 from watcher.config import IMAGE_KEYS, REGISTRY_KEYS, WATCHER_KEYS, load_config
 from watcher.config.http import HTTP_KEYS
-from watcher.config.sources import FILES_KEYS
 from watcher.config.notify import (
     APPRISE_KEYS,
     COMMAND_KEYS,
@@ -17,6 +16,7 @@ from watcher.config.notify import (
     NOTIFY_KEYS,
     WEBHOOK_KEYS,
 )
+from watcher.config.sources import FILES_KEYS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

@@ -6,28 +6,29 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import parse_config
+from watcher.config import FilesSourceConfig, parse_config
 from watcher.errors import ConfigError
 
 CONFIG = Path("/etc/watcher/watcher.toml")
 
 
-def _files(entry: dict[str, object]) -> object:
+def _files(entry: dict[str, object]) -> FilesSourceConfig:
     return parse_config({"sources": {"files": [entry]}}, path=CONFIG).sources.files[0]
 
 
 def test_a_files_source_with_every_key() -> None:
     source = _files({"path": "repos/shop", "include": ["**/Dockerfile"],
                      "exclude": ["**/test/**"], "build_args": {"BASE_IMAGE": "python:3.12"}})
-    assert source.path == Path("/etc/watcher/repos/shop")  # type: ignore[attr-defined]
-    assert source.include == ("**/Dockerfile",)  # type: ignore[attr-defined]
-    assert source.exclude == ("**/test/**",)  # type: ignore[attr-defined]
-    assert source.build_args == {"BASE_IMAGE": "python:3.12"}  # type: ignore[attr-defined]
+    assert source.path == Path("/etc/watcher/repos/shop")
+    assert source.include == ("**/Dockerfile",)
+    assert source.exclude == ("**/test/**",)
+    assert source.build_args == {"BASE_IMAGE": "python:3.12"}
 
 
 def test_defaults_are_left_to_the_scanner() -> None:
     source = _files({"path": "/srv/shop"})
-    assert source.include is None and source.exclude is None  # type: ignore[attr-defined]
+    assert source.include is None
+    assert source.exclude is None
     assert parse_config({}, path=CONFIG).sources.files == ()
 
 
@@ -59,4 +60,6 @@ def test_bad_sources_name_the_file_and_key(raw: dict[str, object], key: str, wor
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, path=CONFIG)
     message = caught.value.message
-    assert key in message and words in message and str(CONFIG) in message
+    assert key in message
+    assert words in message
+    assert str(CONFIG) in message

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import click
 
-from watcher.cli.common import config_option, handle_errors, json_option, print_json, read_config
+from watcher.cli.common import (
+    config_option,
+    handle_errors,
+    json_option,
+    open_existing_store,
+    print_json,
+    read_config,
+)
 from watcher.core.globs import GlobError
-from watcher.sources.files import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, FileSource
+from watcher.errors import WatcherError
+from watcher.sources.files import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, FileDependent, FileSource
 from watcher.terminal import printable
-from watcher.views.scan import describe_dependent, scan_document
+from watcher.views.scan import Place, describe_dependent, place, scan_document
 
 
 def _build_arg(
@@ -71,6 +79,23 @@ def chosen_sources(
         raise click.BadParameter(str(exc), param_hint="--include/--exclude") from None
 
 
+def _pins_behind(config_path: Path, dependents: list[FileDependent]) -> frozenset[Place]:
+    """The pinned places whose tag moved on, as far as the configured database knows; none
+    without a config file or a database (scan needs neither)."""
+    if not any(d.pinned for d in dependents) or not config_path.is_file():
+        return frozenset()
+    from watcher.service.advice import pins_behind
+
+    try:
+        store = open_existing_store(read_config(config_path), read_only=True)
+    except WatcherError:
+        return frozenset()
+    try:
+        return frozenset(place(d) for d in pins_behind(store, dependents))
+    finally:
+        store.close()
+
+
 @click.command("scan")
 @click.argument("paths", nargs=-1, metavar="[PATH]...",
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -90,7 +115,9 @@ def scan(
 
     With no PATH, the directories of the config's [[sources.files]] are read."""
     sources = chosen_sources(config_path, paths, include, exclude, build_args)
-    documents = [scan_document(str(source.path), source.scan()) for source in sources]
+    scans = [(source, source.scan()) for source in sources]
+    behind = _pins_behind(config_path, [d for _, scan in scans for d in scan.dependents])
+    documents = [scan_document(str(source.path), scan, behind) for source, scan in scans]
     if as_json:
         print_json({"sources": documents})
         return

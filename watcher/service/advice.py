@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from watcher.core.advice import Advice, advise_use, tag_reference
+from watcher.core.advice import PIN_BEHIND, Advice, advise_use, tag_reference
 from watcher.core.events import DigestChanged, describe_event
 from watcher.core.rewrite import Edit, Rewritten, rewrite, unified_diff
 from watcher.errors import RewriteError
@@ -61,6 +61,16 @@ def advise(store: Store | None, sources: Iterable[FileSource]) -> list[SourceAdv
             uses.append(UseAdvice(dependent, advice))
         result.append(SourceAdvice(source.path, scan, tuple(uses)))
     return result
+
+
+def pins_behind(store: Store, dependents: Iterable[FileDependent]) -> list[FileDependent]:
+    """The dependents pinned to a digest their tag no longer points to."""
+    pinned = [d for d in dependents if d.pinned and d.image.tag is not None]
+    states = store.load_states({str(tag_reference(d.image)) for d in pinned},
+                               include_inactive=True)
+    return [d for d in pinned if advise_use(d.image, d.written,
+                                            states.get(str(tag_reference(d.image)))
+                                            ).action == PIN_BEHIND]
 
 
 def _pending_changes(store: Store, refs: set[str]) -> dict[str, str]:
