@@ -108,8 +108,11 @@ def precise_candidates(current: str, tags: Iterable[str], policy: TagPolicy | No
                 continue
         elif other.prefix or other.pre is not None or other.variant:
             continue  # a floating alias is compared with plain releases only
-        # Newest first; of one version, the most components, then the one naming its OS.
-        scored.append(((other.key, other.precision, len(other.variant)), tag))
+        # Newest first; of one version, the most components, then the one naming the
+        # newest OS line (a floating tag follows the newest), then the plainest.
+        line = os_line(other.variant)
+        scored.append(((other.key, other.precision, line.order if line else (),
+                        -len(other.variant)), tag))
     scored.sort(key=lambda pair: pair[0], reverse=True)
     return [tag for _, tag in scored[:limit]]
 
