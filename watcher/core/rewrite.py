@@ -40,7 +40,7 @@ class Rewritten:
 def rewrite(text: str, edits: Sequence[Edit], escape: str | None = None) -> Rewritten:
     """``escape``: the continuation character (default: a Dockerfile's ``# escape=``
     directive, else a backslash)."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     escape = escape or escape_character(lines)
     applied: list[Edit] = []
     skipped: list[tuple[Edit, str]] = []
@@ -68,6 +68,14 @@ def rewrite(text: str, edits: Sequence[Edit], escape: str | None = None) -> Rewr
         else:
             skipped.append((edit, f"{edit.old} is not on line {edit.line} as written"))
     return Rewritten("".join(lines), tuple(applied), tuple(skipped))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split at ``\n`` only, as Dockerfile and YAML parsers count
+    them (``str.splitlines`` also splits at form feeds and Unicode separators)."""
+    lines = text.split("\n")
+    ended = [line + "\n" for line in lines[:-1]]
+    return ended + [lines[-1]] if lines[-1] else ended
 
 
 _DIRECTIVE = re.compile(r"#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
@@ -101,6 +109,6 @@ def unified_diff(path: str, before: str, after: str) -> str:
     ``\\r\\n`` is shown without the ``\\r``."""
     if before == after:
         return ""
-    old = [line.rstrip("\r\n") + "\n" for line in before.splitlines(keepends=True)]
-    new = [line.rstrip("\r\n") + "\n" for line in after.splitlines(keepends=True)]
+    old = [line.rstrip("\r\n") + "\n" for line in split_lines(before)]
+    new = [line.rstrip("\r\n") + "\n" for line in split_lines(after)]
     return "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
