@@ -135,3 +135,27 @@ def test_a_moved_base_is_explained_and_its_pinned_dependent_advised(
     assert offline["live"] is None
     assert offline["stored"]["digest"] == new.digest
     json.dumps(offline)
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("statement", [b"not json at all", b'{"predicateType": "x"}',
+                                       b"[" * 50_000])
+def test_a_broken_sbom_leaves_the_packages_out_not_the_explanation(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path, statement: bytes
+) -> None:
+    push = registry_open.push
+    name = f"{repository}/python"
+    push.push_attested_index(name, ["3.12-slim"], PLATFORMS, env=["PYTHON_VERSION=3.12.7"],
+                             packages=OLD_PACKAGES)
+    ref = str(registry_open.ref(name, "3.12-slim"))
+    config = write_config(tmp_path / "watcher.toml", registry_open, [{"ref": ref}],
+                          database=f"sqlite:///{tmp_path / 'watcher.db'}")
+    assert run("check", "--config", str(config)).exit_code == 0
+    push.push_attested_index(name, ["3.12-slim"], PLATFORMS, env=["PYTHON_VERSION=3.12.8"],
+                             packages=NEW_PACKAGES, statement=statement)
+    report = run("check", "--config", str(config), "--json")
+    assert report.exit_code == 0, report.stderr
+    (event,) = [e for e in report.json["images"][0]["events"] if e["kind"] == "digest_changed"]
+    assert event["explanation"]["versions"] == {"PYTHON_VERSION": ["3.12.7", "3.12.8"]}
+    assert "packages" not in event["explanation"]
+    assert "tag" not in event["explanation"]  # no other tag equals it

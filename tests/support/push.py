@@ -227,11 +227,13 @@ class Pusher:
     def push_attested_index(
         self, repository: str, tags: Iterable[str], platforms: Iterable[str], *,
         env: Iterable[str], packages: Mapping[str, str], sbom: str = "spdx",
+        statement: bytes | None = None,
     ) -> PushedIndex:
         """An OCI index as BuildKit pushes it with ``--sbom``: one image per platform (its
         config carrying ``env``), and per platform an attestation manifest whose layer is an
         in-toto statement with an SPDX (or, with ``sbom="cyclonedx"``, a CycloneDX)
-        predicate listing ``packages``. The same index goes under every tag of ``tags``."""
+        predicate listing ``packages``; ``statement`` replaces that statement's bytes (to push
+        a broken one). The same index goes under every tag of ``tags``."""
         descriptors: dict[str, Descriptor] = {}
         entries: list[dict[str, Any]] = []
         for platform in platforms:
@@ -240,7 +242,7 @@ class Pusher:
             descriptor = descriptors[platform] = Descriptor(media_type, digest, len(body),
                                                             platform)
             entries.append(descriptor.as_json())
-            entries.append(self._attestation(repository, digest, packages, sbom))
+            entries.append(self._attestation(repository, digest, packages, sbom, statement))
         index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
                             "manifests": entries}, indent=3).encode()
         digest = sha256(index)
@@ -250,7 +252,7 @@ class Pusher:
                            descriptors)
 
     def _attestation(self, repository: str, subject: str, packages: Mapping[str, str],
-                     sbom: str) -> dict[str, Any]:
+                     sbom: str, raw: bytes | None = None) -> dict[str, Any]:
         if sbom == "spdx":
             predicate_type = "https://spdx.dev/Document"
             predicate: dict[str, Any] = {
@@ -265,7 +267,7 @@ class Pusher:
         statement = json.dumps({
             "_type": "https://in-toto.io/Statement/v0.1", "predicateType": predicate_type,
             "subject": [{"name": "image", "digest": {"sha256": subject.split(":", 1)[1]}}],
-            "predicate": predicate}).encode()
+            "predicate": predicate}).encode() if raw is None else raw
         layer = self.blob(repository, statement)
         config = self.blob(repository, b"{}")
         manifest = json.dumps({
