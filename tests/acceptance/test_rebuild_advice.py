@@ -159,3 +159,33 @@ def test_a_broken_sbom_leaves_the_packages_out_not_the_explanation(
     assert event["explanation"]["versions"] == {"PYTHON_VERSION": ["3.12.7", "3.12.8"]}
     assert "packages" not in event["explanation"]
     assert "tag" not in event["explanation"]  # no other tag equals it
+
+
+@pytest.mark.registry
+def test_explain_before_any_check_says_what_the_registry_says(
+    registry_open: RunningRegistry, repository: str, tmp_path: Path
+) -> None:
+    push = registry_open.push
+    name = f"{repository}/python"
+    pushed = push.push_attested_index(name, ["3.12-slim", "3.12.7-slim"], PLATFORMS,
+                                      env=["PYTHON_VERSION=3.12.7"], packages=OLD_PACKAGES)
+    ref = str(registry_open.ref(name, "3.12-slim"))
+    config = write_config(tmp_path / "watcher.toml", registry_open, [],
+                          database=f"sqlite:///{tmp_path / 'watcher.db'}")
+    result = run("explain", "--config", str(config), "--json", ref)
+    assert result.exit_code == 0, result.stderr
+    document = result.json
+    assert document["configured"] is False
+    assert document["stored"] is None
+    assert document["live"]["digest"] == pushed.digest
+    assert document["precise_tag"] == "3.12.7-slim"
+    assert document["problems"] == ["no database yet: nothing recorded (run watcher check)"]
+    assert not (tmp_path / "watcher.db").exists()
+    offline = run("explain", "--config", str(config), "--offline", ref)
+    assert offline.exit_code == 1
+    assert "no database" in offline.stderr
+    missing = run("explain", "--config", str(config), "--json",
+                  str(registry_open.ref(name, "9.9-slim")))
+    assert missing.exit_code == 0
+    assert missing.json["live"] is None
+    assert missing.json["problems"][1].startswith("resolving: ")

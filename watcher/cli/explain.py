@@ -16,6 +16,7 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
+from watcher.errors import StorageError
 from watcher.terminal import printable
 
 
@@ -40,11 +41,17 @@ def explain(ref: str, config_path: Path, database_url: str | None, as_json: bool
     config = read_config(config_path, database_url, state_only=offline)
     parsed = parse_reference(ref)
     image = TrackedImage(ref=parsed, list_tags=parsed.digest is None)
-    store = open_existing_store(config, read_only=True)
+    try:
+        store = open_existing_store(config, read_only=True)
+    except StorageError:
+        if offline:
+            raise
+        store = None  # nothing recorded yet: what the registry says is still worth saying
     try:
         facts = asyncio.run(image_facts(config, store, image, live=not offline))
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     document = explain_document(facts)
     if as_json:
         print_json(document)

@@ -68,7 +68,7 @@ def registry_facts(config: Config, image: TrackedImage) -> dict[str, Any]:
             facts["auth"] = f"Docker's config.json fails: {exc.message}"
         else:
             if credentials is None:
-                facts["auth"] = "anonymous (a token when the registry asks for one)"
+                facts["auth"] = "anonymous"
             elif credentials.username:
                 facts["auth"] = f"username {credentials.username} from Docker's config.json"
             else:
@@ -122,9 +122,13 @@ async def image_facts(config: Config, store: Store | None, image: TrackedImage, 
                       live: bool) -> ImageFacts:
     image, configured = tracked_image(config, image)
     facts: dict[str, Any] = {}
+    problems = [] if store is not None else ["no database yet: nothing recorded (run watcher "
+                                             "check)"]
     if store is not None:
         facts.update(stored_facts(store, image))
     if live:
-        facts.update(await live_facts(config, image))
+        found = await live_facts(config, image)
+        problems += found.pop("problems")
+        facts.update(found)
     return ImageFacts(image=image, configured=configured,
-                      registry=registry_facts(config, image), **facts)
+                      registry=registry_facts(config, image), problems=problems, **facts)
