@@ -75,7 +75,7 @@ def split_lines(text: str) -> list[str]:
     them (``str.splitlines`` also splits at form feeds and Unicode separators)."""
     lines = text.split("\n")
     ended = [line + "\n" for line in lines[:-1]]
-    return ended + [lines[-1]] if lines[-1] else ended
+    return [*ended, lines[-1]] if lines[-1] else ended
 
 
 _DIRECTIVE = re.compile(r"#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
