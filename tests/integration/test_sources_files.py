@@ -171,3 +171,17 @@ def test_watcher_scan_without_a_path_reads_the_configured_sources(tmp_path: Path
     bad = runner.invoke(main, ["scan", "--config", str(config)])
     assert bad.exit_code == 2
     assert "sources.files[0].build_args.BASE" in bad.output
+
+
+def test_watcher_advise_before_any_check_calls_every_image_not_tracked(tmp_path: Path) -> None:
+    write(tmp_path / "repo", "Dockerfile", "FROM python:3.12-slim\n")
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+                      '[[sources.files]]\npath = "repo"\n')
+    result = CliRunner().invoke(main, ["advise", "--config", str(config), "--json",
+                                       "--exit-code"])
+    assert result.exit_code == 0, result.output
+    (source,) = json.loads(result.stdout)["sources"]
+    assert [u["action"] for u in source["uses"]] == ["not tracked"]
+    assert "no database" in result.stderr
+    assert not (tmp_path / "w.db").exists()

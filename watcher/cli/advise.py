@@ -19,6 +19,7 @@ from watcher.cli.common import (
     read_config,
 )
 from watcher.cli.scan import chosen_sources, scan_options
+from watcher.errors import StorageError
 from watcher.terminal import printable
 
 
@@ -56,11 +57,17 @@ def advise(
 
     sources = chosen_sources(config_path, paths, include, exclude, build_args)
     config = read_config(config_path, database_url, state_only=True)
-    store = open_existing_store(config, read_only=True)
+    try:
+        store = open_existing_store(config, read_only=True)
+    except StorageError as exc:
+        click.echo(f"watcher: {printable(exc.message)}; every image is \"not tracked\"",
+                   err=True)
+        store = None
     try:
         advised = advise_sources(store, sources)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     rewrites = [r for a in advised for r in planned_rewrites(a)] if show_diff or write else []
     documents = [advice_document(str(a.path), a.scan,
                                  [(u.dependent, u.advice) for u in a.uses]) for a in advised]
