@@ -40,7 +40,22 @@ async def explain_change(
 ) -> dict[str, Any] | None:
     """The explanation's data (see :func:`watcher.core.explain.explain`), with the package
     changes, the precise tag and a rebase target when found; None when no platform's old
-    and new configs could be compared."""
+    and new configs could be compared, or anything unexpected failed (logged): an
+    explanation never fails a check."""
+    try:
+        return await _explain_change(client, image, previous, manifest, tags)
+    except Exception:
+        log.exception("explaining a change failed unexpectedly", image=str(image.ref))
+        return None
+
+
+async def _explain_change(
+    client: RegistryClient,
+    image: TrackedImage,
+    previous: ImageState,
+    manifest: ManifestObservation,
+    tags: TagList | None,
+) -> dict[str, Any] | None:
     pairs = _moved_platforms(image, previous, manifest)
     if not pairs:
         return None
