@@ -106,6 +106,10 @@ class StorageError(WatcherError):
     """The database cannot be used."""
 
 
+class RewriteError(WatcherError):
+    """A file could not be rewritten (it changed meanwhile, or cannot be read or written)."""
+
+
 class DeliveryError(WatcherError):
     """A delivery cannot be changed as asked (unknown id, not in a state that allows it)."""
 

@@ -148,3 +148,40 @@ def test_hostile_text_is_escaped_in_the_terminal_output(tmp_path: Path) -> None:
     write(tmp_path, "compose.yaml", "services:\n  x: {image: \"bad\\e[31m:1\"}\n")
     result = CliRunner().invoke(main, ["scan", str(tmp_path)])
     assert "\x1b" not in result.output
+
+
+def test_watcher_scan_without_a_path_reads_the_configured_sources(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    write(repo, "Dockerfile", "ARG BASE\nFROM $BASE\n")
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[sources.files]]\npath = "repo"\n'
+                      'build_args = { BASE = "python:3.13-slim" }\n')
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    (source,) = json.loads(result.output)["sources"]
+    assert source["path"] == str(repo)
+    assert [i["ref"] for i in source["images"]] == ["docker.io/library/python:3.13-slim"]
+    config.write_text("[watcher]\n")
+    empty = runner.invoke(main, ["scan", "--config", str(config)])
+    assert empty.exit_code == 2
+    assert "no [[sources.files]]" in empty.output
+    config.write_text('[[sources.files]]\npath = "repo"\nbuild_args = { BASE = 1 }\n')
+    bad = runner.invoke(main, ["scan", "--config", str(config)])
+    assert bad.exit_code == 2
+    assert "sources.files[0].build_args.BASE" in bad.output
+
+
+def test_watcher_advise_before_any_check_calls_every_image_not_tracked(tmp_path: Path) -> None:
+    write(tmp_path / "repo", "Dockerfile", "FROM python:3.12-slim\n")
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+                      '[[sources.files]]\npath = "repo"\n')
+    result = CliRunner().invoke(main, ["advise", "--config", str(config), "--json",
+                                       "--exit-code"])
+    assert result.exit_code == 0, result.output
+    (source,) = json.loads(result.stdout)["sources"]
+    assert [u["action"] for u in source["uses"]] == ["not tracked"]
+    assert "no database" in result.stderr
+    assert not (tmp_path / "w.db").exists()

@@ -224,6 +224,65 @@ class Pusher:
         children = {platform: d.digest for platform, d in descriptors.items()}
         return PushedIndex(digest, media_type, children, descriptors)
 
+    def push_attested_index(
+        self, repository: str, tags: Iterable[str], platforms: Iterable[str], *,
+        env: Iterable[str], packages: Mapping[str, str], sbom: str = "spdx",
+        statement: bytes | None = None,
+    ) -> PushedIndex:
+        """An OCI index as BuildKit pushes it with ``--sbom``: one image per platform (its
+        config carrying ``env``), and per platform an attestation manifest whose layer is an
+        in-toto statement with an SPDX (or, with ``sbom="cyclonedx"``, a CycloneDX)
+        predicate listing ``packages``; ``statement`` replaces that statement's bytes (to push
+        a broken one). The same index goes under every tag of ``tags``."""
+        descriptors: dict[str, Descriptor] = {}
+        entries: list[dict[str, Any]] = []
+        for platform in platforms:
+            body, media_type = self.image_manifest(repository, platform=platform, env=env)
+            digest = self.put_manifest(repository, sha256(body), body, media_type)
+            descriptor = descriptors[platform] = Descriptor(media_type, digest, len(body),
+                                                            platform)
+            entries.append(descriptor.as_json())
+            entries.append(self._attestation(repository, digest, packages, sbom, statement))
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                            "manifests": entries}, indent=3).encode()
+        digest = sha256(index)
+        for tag in tags:
+            self.put_manifest(repository, tag, index, OCI_INDEX)
+        return PushedIndex(digest, OCI_INDEX, {p: d.digest for p, d in descriptors.items()},
+                           descriptors)
+
+    def _attestation(self, repository: str, subject: str, packages: Mapping[str, str],
+                     sbom: str, raw: bytes | None = None) -> dict[str, Any]:
+        if sbom == "spdx":
+            predicate_type = "https://spdx.dev/Document"
+            predicate: dict[str, Any] = {
+                "spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
+                "packages": [{"SPDXID": f"SPDXRef-{i}", "name": name, "versionInfo": version}
+                             for i, (name, version) in enumerate(packages.items())]}
+        else:
+            predicate_type = "https://cyclonedx.org/bom"
+            predicate = {"bomFormat": "CycloneDX", "specVersion": "1.5",
+                         "components": [{"type": "library", "name": name, "version": version}
+                                        for name, version in packages.items()]}
+        statement = json.dumps({
+            "_type": "https://in-toto.io/Statement/v0.1", "predicateType": predicate_type,
+            "subject": [{"name": "image", "digest": {"sha256": subject.split(":", 1)[1]}}],
+            "predicate": predicate}).encode() if raw is None else raw
+        layer = self.blob(repository, statement)
+        config = self.blob(repository, b"{}")
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": layer,
+                        "size": len(statement),
+                        "annotations": {"in-toto.io/predicate-type": predicate_type}}],
+        }).encode()
+        digest = self.put_manifest(repository, sha256(manifest), manifest, OCI_MANIFEST)
+        return Descriptor(OCI_MANIFEST, digest, len(manifest), "unknown/unknown").as_json(
+            {"annotations": {ATTESTATION_TYPE: "attestation-manifest",
+                             "vnd.docker.reference.digest": subject}})
+
     def repush_index(self, repository: str, tag: str, previous: PushedIndex, *,
                      changed: str) -> PushedIndex:
         """Re-push ``previous`` under ``tag`` with only the ``changed`` platform's child new."""

@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "notify": "watcher.cli.notify:notify",
     "run": "watcher.cli.run:run",
     "scan": "watcher.cli.scan:scan",
+    "advise": "watcher.cli.advise:advise",
+    "explain": "watcher.cli.explain:explain",
     "healthcheck": "watcher.cli.healthcheck:healthcheck",
 }
 

@@ -6,6 +6,7 @@
 - ``registries``: ``[[registries]]`` entries (``RegistryConfig``; defaults from the client's);
 - ``images``: ``[[images]]`` entries (``TrackedImage``);
 - ``notify``: ``[notify]`` and its channels (``ChannelConfig``: settings and route);
+- ``sources``: ``[sources]`` and its kinds (``[[sources.files]]``: ``FilesSourceConfig``);
 - ``docker``: credentials from Docker's ``config.json`` and its credential helpers.
 
 Callers import from here: ``from watcher.config import Config, load_config``.
@@ -42,6 +43,7 @@ from watcher.config.registries import (
     RegistryConfig,
     registry_warnings,
 )
+from watcher.config.sources import FilesSourceConfig, SourcesConfig
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -61,7 +63,9 @@ __all__ = [
     "CommandSettings",
     "Config",
     "EmailSettings",
+    "FilesSourceConfig",
     "RegistryConfig",
+    "SourcesConfig",
     "TrackedImage",
     "WebhookSettings",
     "credentials_for",

@@ -30,6 +30,7 @@ from watcher.config.schedule import (
     parse_schedule,
     parse_tags_interval,
 )
+from watcher.config.sources import SourcesConfig, parse_sources
 from watcher.core.schedule import Schedule
 from watcher.errors import ConfigError
 
@@ -86,6 +87,7 @@ class Config:
     instance: str = "watcher"  # how this process is named in logs and metrics
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
+    sources: SourcesConfig = field(default_factory=SourcesConfig)  # [sources]: where to look
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -117,7 +119,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
     reader = Reader(path)
-    reader.keys(raw, "", ("watcher", "registries", "images", "notify", "http"))
+    reader.keys(raw, "", ("watcher", "registries", "images", "notify", "http", "sources"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
     concurrency = reader.positive_int(
@@ -164,6 +166,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         instance=parse_instance(reader, section),
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
+        sources=parse_sources(reader, raw, path),
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watcher.core.observation import ImageConfig
+from watcher.core.sbom import PackageChanges, describe_packages
 
 _VERSION_NAME = re.compile(r"(?:^|_)(?:VERSION|VER|RELEASE)$")
 _VERSION_LABELS = (
@@ -33,6 +34,7 @@ _NUMBERS = re.compile(r"\d+")
 _PRE_RELEASE = re.compile(r"(?i)(?:alpha|beta|rc|pre|dev|snapshot)")
 MAX_VALUE = 200  # longer values are cut: an env var is not a place for essays
 CLASSES = ("rebuild", "patch", "minor", "major", "pre-release")
+REBASE = "rebase"  # beside the change's class: the same version is on a newer OS line
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,27 @@ def explain(configs: Mapping[str, tuple[ImageConfig | None, ImageConfig | None]]
                        _classify(moved.values()))
 
 
+def with_findings(
+    data: Mapping[str, Any],
+    *,
+    packages: PackageChanges | None = None,
+    tag: str | None = None,
+    rebase: str | None = None,
+) -> dict[str, Any]:
+    """An explanation's data with what the registry told beyond the configs: the package
+    changes of the SBOMs, the precise tag the moved tag now equals, a rebase target.
+    ``classes`` lists the change's class and ``rebase`` when one is available."""
+    result = dict(data)
+    if packages is not None:
+        result["packages"] = packages.data()
+    if tag is not None:
+        result["tag"] = tag
+    if rebase is not None:
+        result["rebase"] = rebase
+    result["classes"] = [str(result.get("change") or "rebuild")] + ([REBASE] if rebase else [])
+    return result
+
+
 def _env(config: ImageConfig) -> dict[str, str]:
     env = {}
     for item in config.env:
@@ -125,7 +148,9 @@ def _bump(old: str | None, new: str | None) -> int:
 
 
 def describe_explanation(data: Mapping[str, Any]) -> str:
-    """``Python 3.12.7 -> 3.12.8 (patch)``, or ``rebuilt on the same versions``."""
+    """``now 3.12.8-slim-bookworm; Python 3.12.7 -> 3.12.8 (patch); openssl 3.0.13 ->
+    3.0.14; 1 package changed; rebase available: 3.12.8-slim-trixie``, or ``rebuilt on the
+    same versions`` when that is all there is to say."""
     versions = data.get("versions") or {}
     parts = []
     if isinstance(versions, Mapping):
@@ -134,9 +159,17 @@ def describe_explanation(data: Mapping[str, Any]) -> str:
                 label = _word(str(name))
                 parts.append(f"{label} {pair[0] or '(none)'} -> {pair[1] or '(none)'}")
     change = str(data.get("change") or "rebuild")
-    if not parts:
-        return "rebuilt on the same versions"
-    return "; ".join(parts) + f" ({change})"
+    text = "; ".join(parts) + f" ({change})" if parts else "rebuilt on the same versions"
+    tag = data.get("tag")
+    if isinstance(tag, str) and tag:
+        text = f"now {tag}; {text}"
+    packages = data.get("packages")
+    if isinstance(packages, Mapping) and (said := describe_packages(packages)):
+        text = f"{text}; {said}"
+    rebase = data.get("rebase")
+    if isinstance(rebase, str) and rebase:
+        text = f"{text}; rebase available: {rebase}"
+    return text
 
 
 def _word(name: str) -> str:

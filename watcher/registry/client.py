@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -169,6 +168,43 @@ class RegistryClient:
         with retry_budget(self._host(ref).settings.max_retry_time):
             return await self._image_config_now(ref, platform)
 
+    async def head_digest(self, ref: ImageReference) -> str | None:
+        """The digest ``ref`` (a tag) points to, by one HEAD (a GET when the registry gives no
+        usable digest); None when the tag does not exist."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            host = self._host(ref)
+            try:
+                digest, _ = await self._head(host, ref)
+                if digest is None:
+                    _, digest, _ = await self._manifest(host, ref, ref.manifest_reference)
+            except NotFound:
+                return None
+            return digest
+
+    async def manifest(self, ref: ImageReference, reference: str) -> tuple[bytes, str]:
+        """The manifest ``reference`` (a digest or tag) of ``ref``'s repository, bounded by
+        ``max_manifest_bytes`` and verified: (body, media type)."""
+        with retry_budget(self._host(ref).settings.max_retry_time):
+            body, _, media_type = await self._manifest(self._host(ref), ref, reference)
+            return body, media_type
+
+    async def blob(self, ref: ImageReference, digest: str, max_bytes: int) -> bytes:
+        """A small blob of ``ref``'s repository (a config, an attestation statement), at most
+        ``max_bytes``, verified against ``digest``. Never used for an image's layers."""
+        host = self._host(ref)
+        what = f"blob {digest}"
+        with retry_budget(host.settings.max_retry_time):
+            async with self._auth.request(
+                host, "GET", self._url(host, ref, f"blobs/{digest}"), headers={},
+                scope=_scope(ref), reference=str(ref), what=what, follow_redirects=True,
+            ) as response:
+                _expect_ok(response, host, ref, what)
+                body = await read_bounded(response, max_bytes, registry=ref.registry,
+                                          reference=str(ref), what=what,
+                                          within=host.settings.timeout)
+        self._parse(host, ref, lambda data: manifests.verify_digest(data, digest), body)
+        return body
+
     @staticmethod
     def count_requests() -> AbstractContextManager[RequestCount]:
         """Count the requests sent inside, by this task and the tasks it starts there."""
@@ -242,7 +278,7 @@ class RegistryClient:
                                           reference=str(ref), what="tag list",
                                           within=host.settings.timeout)
                 link = response.headers.get("link")
-            tags.update(dict.fromkeys(self._parse(host, ref, _tags_page, body)))
+            tags.update(dict.fromkeys(self._parse(host, ref, manifests.tags_page, body)))
             if len(tags) > settings.max_tags:
                 raise InvalidResponse(
                     f"more than max_tags={settings.max_tags} tags; raise max_tags to list them",
@@ -355,18 +391,3 @@ def _expect_ok(response: httpx.Response, host: Host, ref: ImageReference, what: 
     if response.status_code != 200:
         raise error_for_status(response.status_code, registry=ref.registry, reference=str(ref),
                                what=what)
-
-
-def _tags_page(body: bytes) -> list[str]:
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise manifests.ManifestError(f"tag list is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise manifests.ManifestError("tag list is JSON nested too deeply to read") from exc
-    tags = document.get("tags") if isinstance(document, dict) else None
-    if tags is None and isinstance(document, dict):
-        return []
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise manifests.ManifestError("tag list has no list of tags")
-    return tags

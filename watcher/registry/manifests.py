@@ -155,3 +155,19 @@ def image_config(body: bytes, digest: str) -> ImageConfig:
         os=text(document.get("os")),
         architecture=text(document.get("architecture")),
     )
+
+
+def tags_page(body: bytes) -> list[str]:
+    """The tags of one tags/list page."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise ManifestError(f"tag list is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ManifestError("tag list is JSON nested too deeply to read") from exc
+    tags = document.get("tags") if isinstance(document, dict) else None
+    if tags is None and isinstance(document, dict):
+        return []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise ManifestError("tag list has no list of tags")
+    return tags

@@ -1,6 +1,10 @@
 """The service: where configuration, registry client, core rules and store meet.
 
     round       one check round (CheckRound, check_images)
+    inside      what changed inside a moved tag: configs, SBOM packages, precise tag, rebase
+    advice      rebuild advice for the files of a source, and rewriting them
+    explain     everything known about one image, for ``watcher explain``
+    sources     configuration -> the file sources to scan
     report      what a round reports (ImageCheck, RoundReport)
     registries  configuration -> per-host registry settings and credentials
     storage     configuration -> an open store

@@ -124,8 +124,10 @@ def notice_for(event: Event, state: ImageState | None = None) -> Notice:
 
 def _summary(event: Event) -> str:
     match event.payload:
-        case DigestChanged():
-            return f"{event.ref} points to a new digest"
+        case DigestChanged(explanation=explanation):
+            tag = (explanation or {}).get("tag")
+            now = f" (now {tag})" if isinstance(tag, str) and tag else ""
+            return f"{event.ref} points to a new digest{now}"
         case NewVersion(new=new):
             return f"{event.ref}: newer tag {', '.join(new)}" if new else f"{event.ref}: newer tag"
         case TagRemoved():

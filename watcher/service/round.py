@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -37,14 +36,14 @@ from watcher.core.changes import (
     superseded,
 )
 from watcher.core.delivery import Route
-from watcher.core.explain import explain
-from watcher.core.observation import ImageConfig, ManifestObservation
+from watcher.core.observation import ManifestObservation
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.round import RoundItem, registry_failed, tracked, vanished_registries
 from watcher.core.schedule import slot_offset
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
 from watcher.errors import NotFound, RegistryError
 from watcher.registry import RegistryClient
+from watcher.service.inside import explain_change
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
 from watcher.service.summary import log_round
@@ -53,7 +52,6 @@ from watcher.store import RegistryBudget, Store, TagListing
 log = structlog.get_logger("watcher.service")
 
 Clock = Callable[[], datetime]
-EXPLAIN_PLATFORMS = 4  # configs compared per change, at most (2 small blobs each)
 Progress = Callable[[ImageCheck], None]
 
 
@@ -269,7 +267,9 @@ class CheckRound:
             return Observation(self._clock(), error=exc.message, error_status=exc.status)
         explanation = None
         if previous is not None and previous.digest and manifest.digest != previous.digest:
-            explanation = await self._explain(image, previous, manifest)
+            explanation = await explain_change(
+                self._client, image, previous, manifest,
+                (lambda: self._listed_tags(image.ref)) if image.list_tags else None)
         newer, fingerprint, tags_error = await self._newer_versions(image, previous)
         return Observation(
             self._clock(),
@@ -279,38 +279,6 @@ class CheckRound:
             tags_error=tags_error,
             explanation=explanation,
         )
-
-    async def _explain(
-        self, image: TrackedImage, previous: ImageState, manifest: ManifestObservation
-    ) -> dict[str, Any] | None:
-        """What changed inside: the old and new configs of the platforms that moved (at most
-        ``EXPLAIN_PLATFORMS``; config blobs only). Best effort: an old manifest the registry
-        no longer has, or any failure, leaves that platform out."""
-        pairs: dict[str, tuple[str, str]] = {}
-        if manifest.platforms:
-            for platform, digest in sorted(manifest.platforms.items()):
-                before = previous.platforms.get(platform)
-                watched = image.platforms is None or platform in image.platforms
-                if before and before != digest and watched:
-                    pairs[platform] = (before, digest)
-        elif previous.digest and not previous.platforms:
-            pairs[""] = (previous.digest, manifest.digest)
-        if not pairs:
-            return None
-
-        async def config(digest: str) -> ImageConfig | None:
-            pinned = replace(image.ref, tag=None, digest=digest)
-            try:
-                return await self._client.image_config(pinned)
-            except Exception as exc:  # best effort: the change itself is recorded anyway
-                log.debug("image config unavailable", image=str(pinned), error=str(exc))
-                return None
-
-        chosen = list(pairs.items())[:EXPLAIN_PLATFORMS]
-        configs = await asyncio.gather(*(config(d) for _, pair in chosen for d in pair))
-        by_platform = {p: (configs[2 * i], configs[2 * i + 1]) for i, (p, _) in enumerate(chosen)}
-        found = explain(by_platform)
-        return found.data() if found is not None else None
 
     async def _newer_versions(
         self, image: TrackedImage, previous: ImageState | None
@@ -366,6 +334,10 @@ class CheckRound:
         if key not in self._tag_lists:
             self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
         return await asyncio.shield(self._tag_lists[key])
+
+    async def _listed_tags(self, ref: ImageReference) -> list[str]:
+        tags, _ = await self._list_tags(ref)
+        return tags
 
     async def _fetch_tag_list(self, ref: ImageReference) -> tuple[list[str], str]:
         listed_at = self._clock()

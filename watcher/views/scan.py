@@ -7,8 +7,14 @@ from typing import Any
 
 from watcher.sources.files import FileDependent, FileScan
 
+Place = tuple[str, int, str]  # path, line, image as written
 
-def dependent_document(dependent: FileDependent) -> dict[str, Any]:
+
+def place(dependent: FileDependent) -> Place:
+    return dependent.path, dependent.line, dependent.written
+
+
+def dependent_document(dependent: FileDependent, behind: bool = False) -> dict[str, Any]:
     document: dict[str, Any] = {
         "path": dependent.path,
         "line": dependent.line,
@@ -16,6 +22,8 @@ def dependent_document(dependent: FileDependent) -> dict[str, Any]:
         "written": dependent.written,
         "pinned": dependent.pinned,
     }
+    if behind:
+        document["pin_behind"] = True
     for key in ("stage", "context", "builds"):
         value = getattr(dependent, key)
         if value is not None:
@@ -23,15 +31,17 @@ def dependent_document(dependent: FileDependent) -> dict[str, Any]:
     return document
 
 
-def scan_document(path: str, scan: FileScan) -> dict[str, Any]:
-    """One directory: the images found, each with every place that uses it, and problems."""
+def scan_document(path: str, scan: FileScan,
+                  behind: frozenset[Place] = frozenset()) -> dict[str, Any]:
+    """One directory: the images found, each with every place that uses it, and problems.
+    ``behind``: the places pinned to a digest their tag has moved away from."""
     by_image: dict[str, list[FileDependent]] = defaultdict(list)
     for dependent in scan.dependents:
         by_image[str(dependent.image)].append(dependent)
     return {
         "path": path,
         "images": [
-            {"ref": ref, "dependents": [dependent_document(d) for d in sorted(
+            {"ref": ref, "dependents": [dependent_document(d, place(d) in behind) for d in sorted(
                 uses, key=lambda d: (d.path, d.line))]}
             for ref, uses in sorted(by_image.items())
         ],
@@ -57,4 +67,6 @@ def describe_dependent(document: dict[str, Any]) -> str:
         text += f" ({', '.join(extra)})"
     if document.get("pinned"):
         text += ", pinned by digest"
+    if document.get("pin_behind"):
+        text += ", pin is behind"
     return text

@@ -1,0 +1,111 @@
+"""``watcher advise [PATH...]``: for each FROM and image line of the files under each PATH (or
+the configured ``[[sources.files]]``), what to do, from what the database knows: ``--diff``
+shows the edits, ``--write`` makes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from watcher.cli.common import (
+    EXIT_PROBLEM,
+    config_option,
+    database_option,
+    handle_errors,
+    json_option,
+    open_existing_store,
+    print_json,
+    read_config,
+)
+from watcher.cli.scan import chosen_sources, scan_options
+from watcher.errors import StorageError
+from watcher.terminal import printable
+
+
+@click.command("advise")
+@click.argument("paths", nargs=-1, metavar="[PATH]...",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@scan_options
+@config_option
+@database_option
+@json_option
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print a unified diff of the image references that would change.")
+@click.option("--write", "write", is_flag=True,
+              help="Apply those changes to the files (atomically, modes kept).")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help="Exit with status 1 when anything is to be done (a CI gate).")
+@handle_errors
+def advise(
+    paths: tuple[Path, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    build_args: dict[str, str],
+    config_path: Path,
+    database_url: str | None,
+    as_json: bool,
+    show_diff: bool,
+    write: bool,
+    exit_code: bool,
+) -> None:
+    """Say what to do about each base image the files use: rebuild, update the tag, move a
+    pin that is behind (PATHs, or the config's [[sources.files]])."""
+    from watcher.service.advice import advise as advise_sources
+    from watcher.service.advice import planned_rewrites, write_rewrite
+    from watcher.views.advice import advice_document, describe_use
+
+    sources = chosen_sources(config_path, paths, include, exclude, build_args)
+    config = read_config(config_path, database_url, state_only=True)
+    try:
+        store = open_existing_store(config, read_only=True)
+    except StorageError as exc:
+        click.echo(f"watcher: {printable(exc.message)}; every image is \"not tracked\"",
+                   err=True)
+        store = None
+    try:
+        advised = advise_sources(store, sources)
+    finally:
+        if store is not None:
+            store.close()
+    rewrites = [r for a in advised for r in planned_rewrites(a)] if show_diff or write else []
+    documents = [advice_document(str(a.path), a.scan,
+                                 [(u.dependent, u.advice) for u in a.uses]) for a in advised]
+    if write:
+        for rewrite in rewrites:
+            write_rewrite(rewrite)
+    if as_json:
+        answer: dict[str, object] = {"sources": documents}
+        if show_diff or write:
+            answer["diff"] = "".join(r.diff for r in rewrites)
+            answer["written"] = [str(r.full) for r in rewrites if r.result.changed and write]
+        print_json(answer)
+    elif show_diff:
+        for rewrite in rewrites:
+            for line in rewrite.diff.splitlines():
+                click.echo(printable(line))
+        for rewrite in rewrites:
+            for edit, why in rewrite.result.skipped:
+                click.echo(f"not changed: {printable(rewrite.path)}:{edit.line}: "
+                           f"{printable(why)}", err=True)
+    else:
+        for document in documents:
+            click.echo(f"{printable(document['path'])}:")
+            for use in document["uses"]:
+                click.echo(f"  {printable(describe_use(use))}")
+                if "new" in use:
+                    click.echo(f"    -> {printable(use['new'])}")
+                if "note" in use:
+                    click.echo(f"    ({printable(use['note'])})")
+            for problem in document["problems"]:
+                where = (f"{problem['path']}:{problem['line']}" if problem["line"]
+                         else problem["path"])
+                click.echo(f"  problem: {printable(where)}: {printable(problem['message'])}")
+    if write and not as_json:
+        for rewrite in rewrites:
+            if rewrite.result.changed:
+                click.echo(f"wrote {printable(str(rewrite.full))}", err=True)
+    pending = any(u["action"] not in ("up to date", "not tracked")
+                  for d in documents for u in d["uses"])
+    if pending and exit_code:
+        raise SystemExit(EXIT_PROBLEM)

@@ -1,0 +1,86 @@
+"""``[sources]``: where watcher looks for what is built on which image.
+
+``sources`` is a table; each kind of source is an array of tables under it, so kinds sit
+side by side (``[[sources.files]]`` here; other kinds are parsed beside it, each by its own
+function). Every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watcher.config.paths import relative_to_config
+from watcher.config.reader import Reader
+from watcher.core.globs import GlobError, Globs
+
+SOURCES_KEYS = ("files",)
+FILES_KEYS = ("path", "include", "exclude", "build_args")
+MAX_BUILD_ARGS = 1000
+
+
+@dataclass(frozen=True)
+class FilesSourceConfig:
+    """One ``[[sources.files]]`` entry. ``include``/``exclude`` are None when not given
+    (the scanner's defaults apply)."""
+
+    path: Path
+    include: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    files: tuple[FilesSourceConfig, ...] = ()
+
+
+def parse_sources(reader: Reader, raw: Mapping[str, Any], path: Path | None) -> SourcesConfig:
+    """The ``[sources]`` table (absent: no sources)."""
+    section = reader.table(raw, "sources")
+    reader.keys(section, "sources", SOURCES_KEYS)
+    files = tuple(
+        parse_files_source(reader, item, f"sources.files[{i}]", path)
+        for i, item in enumerate(reader.array_of_tables(section, "sources.files"))
+    )
+    reader.unique([str(f.path) for f in files], "sources.files", "path")
+    return SourcesConfig(files=files)
+
+
+def parse_files_source(
+    reader: Reader, table: Mapping[str, Any], where: str, config_path: Path | None
+) -> FilesSourceConfig:
+    """One ``[[sources.files]]``: ``path`` (relative to the config file), ``include``,
+    ``exclude`` (globs) and ``build_args`` (a table of strings)."""
+    reader.keys(table, where, FILES_KEYS)
+    text = reader.string(table, f"{where}.path")
+    if text is None or not text.strip():
+        raise reader.error(f"{where}.path", "is required: the directory to read")
+    directory = relative_to_config(config_path, Path(text).expanduser())
+    include = _globs(reader, table, f"{where}.include")
+    exclude = _globs(reader, table, f"{where}.exclude")
+    args_key = f"{where}.build_args"
+    build_args = reader.table(table, args_key)
+    if len(build_args) > MAX_BUILD_ARGS:
+        raise reader.error(args_key, f"at most {MAX_BUILD_ARGS} build arguments")
+    for name, value in build_args.items():
+        if not isinstance(value, str):
+            raise reader.error(f"{args_key}.{name}",
+                               "must be a string (the value --build-arg would give)")
+        if not name or not (name[0].isalpha() or name[0] == "_") or not all(
+                c.isalnum() or c == "_" for c in name) or not name.isascii():
+            raise reader.error(f"{args_key}.{name}", "is not an ARG name (letters, digits, _)")
+    return FilesSourceConfig(directory, include, exclude, dict(build_args))
+
+
+def _globs(reader: Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    patterns = reader.string_list(table, key)
+    if patterns is None:
+        return None
+    try:
+        Globs(patterns)
+    except GlobError as exc:
+        raise reader.error(key, str(exc)) from None
+    return tuple(patterns)
