@@ -32,6 +32,7 @@ from watcher.config.notify import (
 )
 from watcher.config.paths import database_url, redact_url, relative_to_config
 from watcher.config.reader import format_duration, parse_duration
+from watcher.config.sources import EngineSourceConfig
 from watcher.config.registries import (
     MAX_CONCURRENCY,
     MAX_RETRIES,
@@ -44,6 +45,7 @@ from watcher.config.registries import (
 )
 
 __all__ = [
+    "EngineSourceConfig",
     "DEFAULT_DATABASE",
     "DEFAULT_INTERVAL",
     "IMAGE_KEYS",

@@ -30,11 +30,15 @@ from watcher.config.schedule import (
     parse_schedule,
     parse_tags_interval,
 )
+from watcher.config.sources import EngineSourceConfig, parse_engine_sources
 from watcher.core.schedule import Schedule
 from watcher.errors import ConfigError
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
 DEFAULT_INTERVAL = 3600.0
+
+# The kinds of [sources]: each an array of tables, read by watcher.config.sources.
+SOURCE_KINDS = ("engine",)
 
 DAY = 86400.0
 MAX_INTERVAL = 365 * DAY
@@ -86,6 +90,7 @@ class Config:
     instance: str = "watcher"  # how this process is named in logs and metrics
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
+    engines: tuple[EngineSourceConfig, ...] = ()  # [[sources.engine]]
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -117,7 +122,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
     reader = Reader(path)
-    reader.keys(raw, "", ("watcher", "registries", "images", "notify", "http"))
+    reader.keys(raw, "", ("watcher", "registries", "images", "notify", "http", "sources"))
     section = reader.table(raw, "watcher")
     reader.keys(section, "watcher", WATCHER_KEYS)
     concurrency = reader.positive_int(
@@ -139,6 +144,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
     notify = parse_notify(reader, raw, path)
+    sources = reader.table(raw, "sources")
+    reader.keys(sources, "sources", SOURCE_KINDS)
     return Config(
         path=path,
         database=database_url(
@@ -164,6 +171,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         instance=parse_instance(reader, section),
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
+        engines=parse_engine_sources(reader, sources, path),
     )
 
 
