@@ -32,7 +32,6 @@ from watcher.config.notify import (
 )
 from watcher.config.paths import database_url, redact_url, relative_to_config
 from watcher.config.reader import format_duration, parse_duration
-from watcher.config.sources import EngineSourceConfig
 from watcher.config.registries import (
     MAX_CONCURRENCY,
     MAX_RETRIES,
@@ -43,9 +42,9 @@ from watcher.config.registries import (
     RegistryConfig,
     registry_warnings,
 )
+from watcher.config.sources import EngineSourceConfig
 
 __all__ = [
-    "EngineSourceConfig",
     "DEFAULT_DATABASE",
     "DEFAULT_INTERVAL",
     "IMAGE_KEYS",
@@ -63,6 +62,7 @@ __all__ = [
     "CommandSettings",
     "Config",
     "EmailSettings",
+    "EngineSourceConfig",
     "RegistryConfig",
     "TrackedImage",
     "WebhookSettings",
