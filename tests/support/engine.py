@@ -3,7 +3,7 @@
 ``podman_engine`` (session-scoped) starts ``podman system service --time=0`` with its own
 ``vfs`` storage under a temporary directory and yields a :class:`PodmanEngine`: ``.url``
 (``unix:///...``), ``.pull(ref)``, ``.create(name, ref, labels)``, ``.remove(name)``,
-``.build_local(name)`` (an image with no repository digest). Missing ``podman``: skipped on a
+``.import_unnamed()`` (an image with no repository digest). Missing ``podman``: skipped on a
 developer machine, a failure under ``CI=true``.
 
 Images that Podman pulls must have real layers: :func:`push_runnable` and
@@ -145,10 +145,15 @@ class PodmanEngine:
     def remove(self, name: str) -> None:
         self.podman("rm", "-f", name)
 
-    def build_local(self, name: str) -> None:
-        """An image committed locally: it has no repository digest."""
-        self.podman("commit", "-q", self.podman("create", "scratch-nothing", check=False) or "",
-                    name, check=False)
+    def import_unnamed(self) -> str:
+        """An image imported from a tarball with no name: no repository digest; its ID."""
+        tar_path = self.root / "tmp" / f"rootfs-{os.urandom(4).hex()}.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            content = os.urandom(8)
+            info = tarfile.TarInfo("nonce")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        return self.podman("import", "-q", str(tar_path)).strip()
 
     def start(self) -> None:
         for sub in ("storage", "run", "tmp"):
