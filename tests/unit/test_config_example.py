@@ -16,6 +16,7 @@ from watcher.config.notify import (
     NOTIFY_KEYS,
     WEBHOOK_KEYS,
 )
+from watcher.config.sources import ENGINE_KEYS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -54,6 +55,7 @@ def _documented_keys(table: str) -> set[str]:
         ("notify.command", COMMAND_KEYS),
         ("notify.apprise", APPRISE_KEYS),
         ("http", HTTP_KEYS),
+        ("sources.engine", ENGINE_KEYS),
     ],
 )
 def test_every_key_is_documented(table: str, accepted: tuple[str, ...]) -> None:
