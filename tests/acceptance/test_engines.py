@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 from tests.acceptance.cli import run, write_config
+from tests.support import wait_until
+from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.engine import PodmanEngine, push_runnable, push_runnable_index
 from tests.support.registry import RunningRegistry
+from watcher.errors import WatcherError
 from watcher.store import Store
 
 pytestmark = [pytest.mark.registry, pytest.mark.podman]
@@ -211,3 +214,44 @@ def test_failing_engines_say_why_and_the_rest_keeps_working(
     text = run("check", "--config", str(config))
     assert text.exit_code == 1
     assert "error: engine old (tcp://127.0.0.1:" in text.stderr
+
+
+def test_the_daemon_sees_a_new_container_from_the_engines_events(
+    podman_engine: PodmanEngine, registry_open: RunningRegistry, repository: str, names: str,
+    tmp_path: Path,
+) -> None:
+    registry, push, host = registry_open, registry_open.push, registry_open.host
+    app, later = f"{repository}/app", f"{repository}/later"
+    push_runnable(push, app, "1")
+    push_runnable(push, later, "1")
+    podman_engine.pull(f"{host}/{app}:1")
+    podman_engine.pull(f"{host}/{later}:1")
+    podman_engine.create(f"{names}-first", f"{host}/{app}:1")
+    config = engine_config(tmp_path / "watcher.toml", registry,
+                           [{"name": "podman", "url": podman_engine.url, "stopped": True}])
+    # Rounds an hour apart: only the engine's events can bring the second container in.
+    config.write_text(config.read_text().replace("[watcher]\n", '[watcher]\ninterval = "1h"\n', 1))
+    daemon = start_daemon(config, tmp_path / "daemon.log")
+    database = f"sqlite:///{tmp_path / 'w.db'}"
+
+    def checked(ref: str) -> bool:
+        if daemon.poll() is not None:
+            raise AssertionError((tmp_path / "daemon.log").read_text()[-3000:])
+        try:
+            with Store.open(database, upgrade=False) as store:
+                state = store.load_state(ref)
+                linked = store.dependents([ref])
+        except WatcherError:
+            return False
+        return state is not None and state.digest is not None and bool(linked)
+
+    try:
+        wait_until(lambda: checked(f"{host}/{app}:1"), timeout=60, what="the first container")
+        podman_engine.create(f"{names}-second", f"{host}/{later}:1")
+        wait_until(lambda: checked(f"{host}/{later}:1"), timeout=60,
+                   what="the container created while the daemon runs")
+    finally:
+        assert stop_daemon(daemon) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
+    rows = containers(config, "--all")
+    assert rows[f"{names}-second"]["freshness"] == "current"
+    assert rows[f"{names}-second"]["host"] == "podman"

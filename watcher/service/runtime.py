@@ -28,6 +28,7 @@ from watcher.errors import WatcherError
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.engine_watch import EngineWatch
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
 from watcher.service.registries import registry_settings
@@ -79,7 +80,9 @@ class Runtime:
         """Retention (``[watcher] keep_history``) runs every ``prune_every`` seconds, the first
         time ``first_prune`` seconds after start, in a thread: a job of its own next to the
         rounds, which it never delays for longer than one batch."""
-        self._config = config
+        self._config = config  # with the engines' images merged in
+        self._file_config = config  # as read from the file
+        self._engines = EngineWatch()
         self._prune_every = prune_every
         self._first_prune = first_prune
         self._prune_stop = threading.Event()
@@ -122,8 +125,8 @@ class Runtime:
         """Migrate and open the database, start delivering the outbox, then schedule the
         rounds (the first ones now, unless ``first_check = "scheduled"``)."""
         self._store = await asyncio.to_thread(open_store, self._config)
-        await asyncio.to_thread(self._store.sync_images,
-                                [str(i.ref) for i in self._config.images])
+        self._config = await self._merged(self._file_config)
+        self._engines.follow(self._file_config, self._sources_changed)
         self._start_worker(self._config)
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         scheduler.start()
@@ -146,7 +149,10 @@ class Runtime:
             )
         assert self._store is not None
         old_refs = {str(i.ref) for i in self._config.images}
-        await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in config.images])
+        if config.engines != self._file_config.engines:
+            self._engines.follow(config, self._sources_changed)
+        self._file_config = config
+        config = await self._merged(config)
         if config.channels != self._config.channels or config.templates != self._config.templates:
             await self._stop_worker()
             self._start_worker(config)
@@ -192,6 +198,7 @@ class Runtime:
         """Start no new round, check or send; let the checks and sends in flight finish and be
         recorded (waiting at most the stop timeout), then close the client and the store."""
         self._stopping.set()
+        await self._engines.stop()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
         await self._finish(
@@ -286,6 +293,10 @@ class Runtime:
         """The scheduled job. The round is a task of its own, so that stopping the scheduler
         never cancels it: :meth:`stop` decides how long it may run. The job waits for its
         round, so the scheduler never starts a group's round twice."""
+        if self._stopping.is_set() or job_id not in self._groups:
+            return
+        if self._file_config.engines:  # each round sees the containers there are now
+            await self._sources_changed(job_id)
         group = self._groups.get(job_id)
         if self._stopping.is_set() or group is None:
             return
@@ -297,6 +308,28 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(task)
         self._finished[job_id] = time.monotonic()
+
+    async def _merged(self, file_config: Config) -> Config:
+        assert self._store is not None
+        return await self._engines.merged(file_config, self._store, self._client)
+
+    async def _sources_changed(self, job_id: str | None = None) -> None:
+        """Read the engines again; check at once the images new among them (but those of
+        ``job_id``, whose round is about to start)."""
+        if self._stopping.is_set() or self._store is None:
+            return
+        known = {str(i.ref) for i in self._config.images}
+        try:
+            self._config = await self._merged(self._file_config)
+        except WatcherError as exc:
+            log.error("reading the engines failed; the last images stand", error=exc.message)
+            return
+        self._schedule(self._config, first=False)
+        group = {str(i.ref) for i in self._groups[job_id][1]} if job_id in self._groups else set()
+        added = [i for i in self._config.images if str(i.ref) not in known | group]
+        if added:
+            log.info("new images from the engines", added=len(added))
+            self.request_check(added)
 
     async def _prune_job(self) -> None:
         """The retention job: one run of :func:`~watcher.service.housekeeping.prune` in a
