@@ -20,6 +20,7 @@ from tests.acceptance.cli import run, write_config
 from tests.support import wait_until
 from tests.support.daemon import start_daemon, stop_daemon
 from tests.support.engine import PodmanEngine, push_runnable, push_runnable_index
+from tests.support.receivers import HookReceiver
 from tests.support.registry import RunningRegistry
 from watcher.errors import WatcherError
 from watcher.store import Store
@@ -28,9 +29,9 @@ pytestmark = [pytest.mark.registry, pytest.mark.podman]
 
 
 def engine_config(path: Path, registry: RunningRegistry, engines: list[dict[str, Any]],
-                  images: list[dict[str, Any]] | None = None) -> Path:
+                  images: list[dict[str, Any]] | None = None, *extra: str) -> Path:
     write_config(path, registry, images or [], database=f"sqlite:///{path.parent / 'w.db'}")
-    lines = []
+    lines = ["", *extra]
     for engine in engines:
         lines += ["", "[[sources.engine]]"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in engine.items()]
@@ -78,9 +79,12 @@ def test_a_moved_tag_makes_exactly_its_containers_stale(
     engine.create(f"{names}-off", f"{host}/{skipped_repo}:1", {"watcher.enable": "false"})
     local_id = engine.import_unnamed()
     engine.create(f"{names}-local", local_id)
+    hook = HookReceiver(lambda hit: (200, {}, b""))
     config = engine_config(tmp_path / "watcher.toml", registry,
                            [{"name": "podman", "url": engine.url, "stopped": True}],
-                           [{"ref": f"{host}/{config_image}:1"}])
+                           [{"ref": f"{host}/{config_image}:1"}],
+                           "[[notify.webhook]]", 'name = "hook"', f'url = "{hook.url}"',
+                           "grouped = false", 'events = ["digest_changed"]')
 
     first = run("check", "--json", "--config", str(config))
     assert first.exit_code == 0, first.stdout + first.stderr
@@ -104,8 +108,13 @@ def test_a_moved_tag_makes_exactly_its_containers_stale(
     new_app = push_runnable(push, app, "1")
     push_runnable_index(push, multi, "1", ["linux/amd64", "linux/arm64/v8"],
                         keep={"linux/amd64": index.children["linux/amd64"]})
-    second = run("check", "--json", "--config", str(config))
+    with hook:
+        second = run("check", "--json", "--config", str(config))
     assert second.exit_code == 0, second.stdout + second.stderr
+    notices = {n["subject"]: n["data"] for n in (json.loads(h.body) for h in hook.hits)}
+    # The notice of the moved tag names its containers; the index's other platform moved too.
+    assert [c["name"] for c in notices[f"{host}/{app}:1"]["containers"]] == [web, worker]
+    assert {c["host"] for c in notices[f"{host}/{app}:1"]["containers"]} == {"podman"}
     stale = {n: c for n, c in containers(config).items() if n.startswith(names)}
     assert set(stale) == {web, worker}
     assert stale[web]["running_digest"] == old_app
