@@ -17,12 +17,15 @@ import io
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tarfile
 import tempfile
+import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -238,3 +241,74 @@ def podman_engine() -> Iterator[PodmanEngine]:
     finally:
         engine.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class DockerAnswers:
+    """A loopback HTTP(S) server answering the Engine API as Docker Engine does where it
+    differs from Podman: an image pulled from an index records only the index's digest in
+    ``RepoDigests``. ``containers`` maps a name to (reference, repo digests, platform);
+    ``requests`` records each path asked for; ``broken`` makes the listing not JSON."""
+
+    def __init__(self, api_version: str = "1.45", *, tls: ssl.SSLContext | None = None) -> None:
+        self.api_version = api_version
+        self.containers: dict[str, tuple[str, list[str], str]] = {}
+        self.requests: list[str] = []
+        self.broken = False
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                owner.requests.append(self.path)
+                status, body = owner.answer(urllib.parse.urlsplit(self.path).path)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def answer(self, path: str) -> tuple[int, bytes]:
+        parts = path.strip("/").split("/")
+        if parts == ["version"]:
+            return 200, json.dumps({"Version": "28.0.1", "ApiVersion": self.api_version,
+                                    "MinAPIVersion": "1.24", "Os": "linux"}).encode()
+        if parts[1:] == ["containers", "json"]:
+            if self.broken:
+                return 200, b"<html>not an engine</html>"
+            return 200, json.dumps([
+                {"Id": f"id-{name}", "Names": [f"/{name}"], "Image": ref,
+                 "ImageID": f"sha256:{sha256(name.encode())[7:]}", "Labels": {},
+                 "State": "running"}
+                for name, (ref, _, _) in self.containers.items()]).encode()
+        if len(parts) == 4 and parts[1] == "containers":
+            name = parts[2].removeprefix("id-")
+            return 200, json.dumps({"Name": f"/{name}", "State": {
+                "Status": "running", "StartedAt": "2026-12-01T08:00:00.123456789Z"},
+                "Created": "2026-12-01T07:59:59.5Z"}).encode()
+        if len(parts) == 4 and parts[1] == "images":
+            for name, (_, digests, platform) in self.containers.items():
+                if parts[2] == f"sha256:{sha256(name.encode())[7:]}":
+                    os_name, arch, *variant = platform.split("/")
+                    return 200, json.dumps({"RepoDigests": digests, "Os": os_name,
+                                            "Architecture": arch,
+                                            "Variant": variant[0] if variant else ""}).encode()
+        return 404, b'{"message": "page not found"}'
+
+    def __enter__(self) -> DockerAnswers:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -204,13 +204,14 @@ def judge(
         return Verdict(Freshness.PINNED, pinned, pinned, "created from a digest")
     if tag_digest is None:
         return Verdict(Freshness.UNKNOWN, ran, None, "its image was not checked yet")
-    if tag_digest in running:
-        return Verdict(Freshness.CURRENT, tag_digest, tag_digest, "runs what its tag points to")
-    if not tag_platforms:
-        return Verdict(Freshness.STALE, ran, tag_digest, "its tag points to another image")
     platforms = normalize_platforms(tag_platforms)
     wanted = normalize_platform(platform) if platform else None
     now = platforms.get(wanted) if wanted else None
+    if tag_digest in running:  # its platform's image of the index, where there is one
+        return Verdict(Freshness.CURRENT, now or tag_digest, now or tag_digest,
+                       "runs what its tag points to")
+    if not tag_platforms:
+        return Verdict(Freshness.STALE, ran, tag_digest, "its tag points to another image")
     if wanted is None or now is None:
         what = f"no image for {wanted}" if wanted else "no image for its (unknown) platform"
         return Verdict(Freshness.STALE, ran, tag_digest, f"its tag now points to an index "

@@ -222,6 +222,26 @@ class EngineClient:
                     "no socket at that path: is the engine running? (Podman: `podman system "
                     "service`, or enable podman.socket)", source=source, url=url)
             cause = getattr(cause, "os_error", None) or cause.__cause__
+        if "certificate required" in str(exc).lower():
+            return EngineUnavailable("it requires a client certificate: set client_cert and "
+                                     "client_key", source=source, url=url)
+        if _caused_by(exc, ssl.SSLCertVerificationError) or isinstance(
+                exc, aiohttp.ClientConnectorCertificateError):
+            reason = getattr(exc, "certificate_error", None) or exc
+            return EngineUnavailable(
+                f"its certificate is not trusted ({getattr(reason, 'verify_message', reason)}): "
+                "set ca_file to the CA that signed it", source=source, url=url)
+        if _caused_by(exc, ConnectionRefusedError):
+            return EngineUnavailable("connection refused: is the engine listening there?",
+                                     source=source, url=url)
+        if _caused_by(exc, ConnectionResetError) or isinstance(exc,
+                                                              aiohttp.ServerDisconnectedError):
+            hint = ("it may want a client certificate: set client_cert and client_key"
+                    if self.endpoint.tls and not self.endpoint.client_cert else
+                    "if it serves TLS (usually port 2376), set tls = true and ca_file"
+                    if not self.endpoint.tls else "check its TLS settings")
+            return EngineUnavailable(f"the engine closed the connection; {hint}",
+                                     source=source, url=url)
         if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
             return EngineUnavailable(f"no answer within {self.endpoint.timeout:g}s",
                                      source=source, url=url)
@@ -250,6 +270,15 @@ async def scan_engine(endpoint: EngineEndpoint) -> EngineScan:
     """Read one engine once."""
     async with EngineClient(endpoint) as client:
         return await client.scan()
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, kind):
+            return True
+        cause = getattr(cause, "os_error", None) or cause.__cause__
+    return False
 
 
 async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
