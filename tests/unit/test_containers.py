@@ -122,3 +122,26 @@ def test_an_index_is_compared_for_the_containers_platform_only() -> None:
 def test_pinned_and_unchecked_containers_are_never_called_stale() -> None:
     assert verdict([A], pinned=A, tag_digest=B)[0] == Freshness.PINNED
     assert verdict([A], tag_digest=None)[0] == Freshness.UNKNOWN
+
+
+def test_engine_images_merge_after_the_configs_which_win() -> None:
+    from watcher.config import EngineSourceConfig, TrackedImage
+    from watcher.service.engines import EngineReading, merge_images
+
+    arm = ContainerInfo("c2", "arm", REF, "sha256:" + "8" * 64, "running", {},
+                        (f"127.0.0.1:5000/team/app@{A}",), "linux/arm64/v8")
+    labelled = container(labels={"watcher.tag.include": "^1\\.",
+                                 "watcher.platforms": "linux/s390x"})
+    reading = EngineReading(EngineSourceConfig("host"), watched=(
+        watched(arm), watched(labelled), watched(container("python:3.12",
+                                                           digests=(f"python@{B}",)))))
+    configured = TrackedImage(parse_reference("python:3.12"), list_tags=False)
+    images = {str(i.ref): i for i in merge_images([configured], [reading],
+                                                  {"gone": {"ghcr.io/acme/base:1"}})}
+    assert list(images) == ["docker.io/library/python:3.12", REF, "ghcr.io/acme/base:1"]
+    assert images["docker.io/library/python:3.12"] is configured
+    app = images[REF]
+    assert app.platforms == {"linux/arm64", "linux/s390x"}
+    assert app.tags.include == "^1\\."
+    assert app.list_tags
+    assert images["ghcr.io/acme/base:1"].platforms is None  # its engine is unreadable now

@@ -294,9 +294,11 @@ async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
 
 def _container(item: Mapping[str, Any], inspected: Mapping[str, Any],
                image: Mapping[str, Any]) -> ContainerInfo:
-    names = item.get("Names") or [inspected.get("Name") or item["Id"][:12]]
-    name = str(names[0]).lstrip("/")
+    names = item.get("Names")
+    first = names[0] if isinstance(names, list) and names else inspected.get("Name")
+    name = str(first or item["Id"][:12]).lstrip("/")
     labels = item.get("Labels") or {}
+    digests = image.get("RepoDigests")
     state = _table(inspected, "State")
     config = _table(inspected, "Config")
     reference = item.get("Image") or config.get("Image") or item["ImageID"]
@@ -307,7 +309,7 @@ def _container(item: Mapping[str, Any], inspected: Mapping[str, Any],
         image_id=str(item["ImageID"]),
         state=str(item.get("State") or state.get("Status") or "unknown"),
         labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-        repo_digests=tuple(str(d) for d in image.get("RepoDigests") or ()),
+        repo_digests=tuple(str(d) for d in digests) if isinstance(digests, list) else (),
         platform=_platform(image),
         created_at=_time(inspected.get("Created")),
         started_at=_time(state.get("StartedAt")),
