@@ -134,6 +134,12 @@ def test_a_moved_tag_makes_exactly_its_containers_stale(
     assert f"{names}-multi" not in text.stdout
     assert run("status", "--containers", "--exit-code", "--config",
                str(config)).exit_code == 1
+    # The image's own status names what runs it: what to restart once rebuilt.
+    status = run("status", "--config", str(config))
+    assert f"used by: podman/{web}, podman/{worker}" in status.stdout
+    documents = {i["ref"]: i for i in run("status", "--json", "--config",
+                                          str(config)).json["images"]}
+    assert [d["label"] for d in documents[f"{host}/{app}:1"]["dependents"]] == [web, worker]
 
     engine.remove(worker)
     assert run("check", "--config", str(config)).exit_code == 0

@@ -85,6 +85,7 @@ def status(
     store = open_existing_store(config, read_only=True)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
+        dependents = store.dependents()
         deliveries = store.delivery_counts()
         budgets = store.registry_budgets()
     finally:
@@ -93,12 +94,13 @@ def status(
     width = output_width()
     warnings = registry_warnings(config.registries)
     if as_json:
-        print_json({**status_document(rows, deliveries), "warnings": warnings,
+        print_json({**status_document(rows, deliveries, dependents), "warnings": warnings,
                     "registries": [budget_document(b) for b in budgets]})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
-        click.echo(render_status(rows, datetime.now(UTC), colour=use_colour(), width=width))
+        click.echo(render_status(rows, datetime.now(UTC), colour=use_colour(), width=width,
+                                 dependents=dependents))
     block = render_deliveries(attention_lines(deliveries), width=width)
     if block and not as_json:
         click.echo("\n" + block)

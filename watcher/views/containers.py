@@ -12,7 +12,7 @@ from typing import Any
 from watcher.core.changes import ImageState
 from watcher.core.containers import Freshness, Verdict, judge
 from watcher.core.status import unacknowledged_newer
-from watcher.store import Dependent
+from watcher.store import Dependent, Store
 
 ENGINE_KIND = "engine"
 
@@ -102,6 +102,12 @@ def container_document(row: ContainerRow) -> dict[str, Any]:
 def containers_document(rows: Iterable[ContainerRow]) -> dict[str, Any]:
     listed = [container_document(r) for r in rows]
     return {"containers": listed, "stale": sum(1 for r in listed if r["stale"])}
+
+
+def container_counts(store: Store) -> dict[str, int]:
+    """How many containers of engine sources run each image (the page's column)."""
+    return {ref: len(items) for ref, items in
+            store.dependents(source_kind=ENGINE_KIND).items()}
 
 
 def container_names(dependents: Iterable[Dependent]) -> list[str]:
