@@ -265,8 +265,14 @@ def test_the_daemon_sees_a_new_container_from_the_engines_events(
         podman_engine.create(f"{names}-second", f"{host}/{later}:1")
         wait_until(lambda: checked(f"{host}/{later}:1"), timeout=60,
                    what="the container created while the daemon runs")
+        podman_engine.remove(f"{names}-first")
+        wait_until(lambda: not checked(f"{host}/{app}:1"), timeout=60,
+                   what="the link of the container destroyed while the daemon runs to go")
     finally:
         assert stop_daemon(daemon) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
     rows = containers(config, "--all")
     assert rows[f"{names}-second"]["freshness"] == "current"
     assert rows[f"{names}-second"]["host"] == "podman"
+    assert f"{names}-first" not in rows
+    with Store.open(database, upgrade=False) as store:
+        assert store.history(f"{host}/{app}:1")  # its image's history stays

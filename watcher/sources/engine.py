@@ -38,8 +38,9 @@ MAX_API = (1, 43)
 DEFAULT_TIMEOUT = 15.0
 MAX_BODY = 64 * 1024 * 1024  # a host with thousands of containers lists a few MB
 CONCURRENT_INSPECTS = 8
-# Events that change which containers there are, or what they run.
-RESCAN_EVENTS = ("create", "start", "destroy", "rename")
+# Events that change which containers there are, or what they run ("destroy" is Docker's
+# word, "remove" Podman's). Filtered here: engines differ in the names their filters know.
+RESCAN_EVENTS = frozenset({"create", "start", "destroy", "remove", "rename"})
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -156,7 +157,7 @@ class EngineClient:
         rename), as they happen: yields each event's action. Ends when the engine closes the
         stream; raises :class:`EngineError` when it cannot be read."""
         version = await self.negotiate()
-        filters = json.dumps({"type": ["container"], "event": list(RESCAN_EVENTS)})
+        filters = json.dumps({"type": ["container"]})
         assert self._session is not None
         try:
             async with self._session.get(
@@ -174,7 +175,8 @@ class EngineClient:
                         raise self._invalid("events", "a line that is not JSON") from None
                     action = event.get("Action") or event.get("status") if isinstance(
                         event, dict) else None
-                    yield str(action or "unknown")
+                    if action in RESCAN_EVENTS:
+                        yield str(action)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise self._transport(exc) from exc
 
