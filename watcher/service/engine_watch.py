@@ -41,9 +41,6 @@ class EngineWatch:
     async def merged(self, file_config: Config, store: Store,
                      client: RegistryClient | None) -> Config:
         """``file_config`` with its engines' images added, made the active images."""
-        if not file_config.engines:
-            await asyncio.to_thread(store.sync_images, [str(i.ref) for i in file_config.images])
-            return file_config
         async with self._lock:
             discovery = await discover(file_config, store, client=client)
         return replace(file_config, images=discovery.images)

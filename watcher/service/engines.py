@@ -94,6 +94,7 @@ async def discover(
     the tracked ones; replace each engine's links. ``client`` reads which image of an index
     a container runs, when its engine does not say (one is opened when not given)."""
     if not config.engines:
+        await asyncio.to_thread(store.sync_images, [str(i.ref) for i in config.images])
         return Discovery(config.images)
     readings = tuple(await asyncio.gather(*(read_engine(s) for s in config.engines)))
     kept: dict[str, set[str]] = {}
@@ -107,7 +108,8 @@ async def discover(
     previous = await asyncio.to_thread(store.dependents, None, source_kind=ENGINE_KIND)
     known = _known_platform_digests(previous)
     if client is None:
-        settings, default = registry_settings(config, list(images))
+        # A credential helper failing leaves that registry's lookups undone, not the rest.
+        settings, default = registry_settings(config, list(images), problems={})
         async with RegistryClient(settings, default=default) as own:
             await _resolve_platform_digests(own, readings, known)
     else:
