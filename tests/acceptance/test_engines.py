@@ -142,7 +142,10 @@ def test_a_moved_tag_makes_exactly_its_containers_stale(
     assert [d["label"] for d in documents[f"{host}/{app}:1"]["dependents"]] == [web, worker]
 
     engine.remove(worker)
-    assert run("check", "--config", str(config)).exit_code == 0
+    third = run("check", "--all", "--config", str(config))
+    assert third.exit_code == 0
+    assert "engine podman: " in third.stdout
+    assert f"  skipped {names}-off: label watcher.enable=false" in third.stdout
     assert {n for n in containers(config) if n.startswith(names)} == {web}
     with Store.open(f"sqlite:///{tmp_path / 'w.db'}") as store:
         dependents = store.dependents([f"{host}/{app}:1"])[f"{host}/{app}:1"]

@@ -25,6 +25,7 @@ from watcher.cli.output import ProgressLine, is_terminal, use_colour
 from watcher.config import parse_duration
 from watcher.core.changes import CheckState
 from watcher.logs import configure_logging
+from watcher.terminal import printable
 from watcher.views.check import report_document
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
@@ -103,7 +104,7 @@ def check(
     """
     from watcher.service import check_images, images_to_check, open_store
     from watcher.service.delivery import deliver_once
-    from watcher.service.engines import Discovery, discover, engines_document
+    from watcher.service.engines import Discovery, discover, engine_lines, engines_document
 
     if logs.level is None:  # the report says what failed; warnings would repeat it
         configure_logging("error", json=logs.json)
@@ -144,5 +145,7 @@ def check(
         print_json({**report_document(report), "engines": engines_document(discovery.readings)})
     else:
         click.echo(render_report(report, colour=use_colour(), show_all=show_all))
+        for line in engine_lines(discovery.readings, skipped=show_all):
+            click.echo(printable(line))
     failed = report.failed or discovery.errors
     raise SystemExit(EXIT_PROBLEM if failed else EXIT_OK)

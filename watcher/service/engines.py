@@ -262,9 +262,24 @@ def engines_document(readings: Sequence[EngineReading]) -> list[dict[str, Any]]:
     ]
 
 
+def engine_lines(readings: Sequence[EngineReading], *, skipped: bool = False) -> list[str]:
+    """One line per engine read (``check``'s text); with ``skipped``, why each container
+    that is not watched is not."""
+    lines = []
+    for r in readings:
+        if r.scan is None:
+            continue
+        images = len({str(w.ref) for w in r.watched})
+        lines.append(f"engine {r.source.name}: {len(r.watched)} containers watched "
+                     f"({images} images), {len(r.skipped)} skipped")
+        if skipped:
+            lines.extend(f"  skipped {s.container.name}: {s.reason}" for s in r.skipped)
+    return lines
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-__all__ = ["ENGINE_KIND", "Discovery", "EngineReading", "discover", "engines_document",
-           "merge_images", "read_engine"]
+__all__ = ["ENGINE_KIND", "Discovery", "EngineReading", "discover", "engine_lines",
+           "engines_document", "merge_images", "read_engine"]
