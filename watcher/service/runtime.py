@@ -26,12 +26,11 @@ from watcher.core.hooks import Push, pushed_images
 from watcher.core.schedule import Schedule
 from watcher.errors import WatcherError
 from watcher.notify.ping import Pinger
-from watcher.registry import RegistryClient, RegistrySettings
+from watcher.service.clients import LongLivedClient
 from watcher.service.delivery import DeliveryWorker, build_channels
 from watcher.service.engine_watch import EngineWatch
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
-from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
 from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
@@ -40,7 +39,6 @@ from watcher.store import Store
 log = structlog.get_logger("watcher.runtime")
 
 DEFAULT_STOP_TIMEOUT = 10.0
-_ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 _JOB_PREFIX = "round:"
 _PRUNE_JOB = "retention"
 READY_GRACE = 60.0  # seconds on top of two periods: a round takes time too
@@ -90,9 +88,6 @@ class Runtime:
         self._stop_timeout = stop_timeout
         self._stopping = asyncio.Event()
         self._store: Store | None = None
-        self._client: RegistryClient | None = None
-        self._client_settings: _ClientSettings | None = None
-        self._retired: list[RegistryClient] = []  # replaced while another round used them
         self._scheduler: AsyncIOScheduler | None = None
         self._groups: dict[str, tuple[Schedule, list[TrackedImage]]] = {}
         self._rounds: set[asyncio.Task[None]] = set()
@@ -107,6 +102,7 @@ class Runtime:
         self.last_round: RoundSummary | None = None
         self.started_at = time.monotonic()
         self.metrics = Metrics(config.instance)
+        self._clients = LongLivedClient(observer=self.metrics.observe_request)
         self._pinger = Pinger()
 
     @property
@@ -212,10 +208,8 @@ class Runtime:
         await self._finish([self._pruning] if self._pruning else [],
                            "pruning still running at the stop timeout was abandoned")
         await self._stop_worker()
-        for client in [*self._retired, *([self._client] if self._client else [])]:
-            await client.aclose()
+        await self._clients.aclose()
         await self._pinger.aclose()
-        self._retired, self._client = [], None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
@@ -311,7 +305,7 @@ class Runtime:
 
     async def _merged(self, file_config: Config) -> Config:
         assert self._store is not None
-        return await self._engines.merged(file_config, self._store, self._client)
+        return await self._engines.merged(file_config, self._store, self._clients.current)
 
     async def _sources_changed(self, job_id: str | None = None) -> None:
         """Read the engines again; check at once the images new among them (but those of
@@ -377,7 +371,7 @@ class Runtime:
         assert self._store is not None
         started = time.monotonic()
         try:
-            client, problems = await self._client_for_round()
+            client, problems = await self._clients.for_round(self._config, len(self._rounds))
             report = await check_images(
                 self._config, self._store, images,
                 client=client, unusable=problems, stop=self._stopping, spread=spread,
@@ -401,29 +395,4 @@ class Runtime:
             log.exception("round failed unexpectedly")
         finally:
             self._in_flight.difference_update(str(i.ref) for i in images)
-            if self._retired and len(self._rounds) <= 1:  # this round is the last using them
-                retired, self._retired = self._retired, []
-                for old in retired:
-                    await old.aclose()
-
-    async def _client_for_round(self) -> tuple[RegistryClient, dict[str, str]]:
-        """The long-lived client, replaced only when the registry settings changed."""
-        problems: dict[str, str] = {}
-        config = self._config
-        # Credential helpers are programs: run them off the event loop.
-        settings = await asyncio.to_thread(
-            registry_settings, config, list(config.images), problems=problems
-        )
-        for host, problem in problems.items():
-            log.warning("registry credentials unavailable", registry=host, error=problem)
-        if self._client is None or settings != self._client_settings:
-            if self._client is not None:
-                log.info("registry settings changed; opening a new registry client")
-                if len(self._rounds) > 1:
-                    self._retired.append(self._client)  # closed once those rounds end
-                else:
-                    await self._client.aclose()
-            self._client = RegistryClient(settings[0], default=settings[1],
-                                          observer=self.metrics.observe_request)
-            self._client_settings = settings
-        return self._client, problems
+            await self._clients.round_ended(len(self._rounds))
