@@ -121,7 +121,9 @@ def test_a_moved_tag_makes_exactly_its_containers_stale(
     assert stale[web]["current_digest"] == new_app
     assert stale[web]["host"] == "podman"
     assert stale[web]["image"] == f"{host}/{app}:1"
-    assert stale[web]["since"] is not None
+    with Store.open(f"sqlite:///{tmp_path / 'w.db'}") as store:
+        (change,) = [e for e in store.history(f"{host}/{app}:1") if e.kind == "digest_changed"]
+    assert stale[web]["since"] == change.at.isoformat().replace("+00:00", "Z")
     multi_row = containers(config, "--all")[f"{names}-multi"]
     assert multi_row["freshness"] == "current"
     assert multi_row["running_digest"] == index.children["linux/amd64"][0]

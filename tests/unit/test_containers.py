@@ -145,3 +145,32 @@ def test_engine_images_merge_after_the_configs_which_win() -> None:
     assert app.tags.include == "^1\\."
     assert app.list_tags
     assert images["ghcr.io/acme/base:1"].platforms is None  # its engine is unreadable now
+
+
+def test_stale_since_is_the_first_move_of_its_platform_after_it_matched() -> None:
+    from datetime import UTC, datetime
+
+    from watcher.core.changes import HistoryEntry, HistoryKind
+    from watcher.core.containers import stale_since
+
+    at = [datetime(2026, 1, day, tzinfo=UTC) for day in range(1, 6)]
+
+    def moved(when: datetime, old: str, new: str, platforms: dict[str, str]) -> HistoryEntry:
+        return HistoryEntry(REF, when, HistoryKind.DIGEST_CHANGED,
+                            {"old_digest": old, "new_digest": new,
+                             "changed_platforms": platforms})
+
+    history = [
+        HistoryEntry(REF, at[0], HistoryKind.BASELINE, {"digest": A}),
+        moved(at[1], A, B, {"linux/arm64/v8": "changed"}),  # not its platform
+        moved(at[2], B, C, {"linux/amd64": "changed"}),  # its platform: stale from here
+        moved(at[3], C, D, {"linux/amd64": "changed"}),
+    ]
+    assert stale_since(history, [A], "linux/amd64") == at[2]
+    assert stale_since(history, [A], "linux/arm64/v8") == at[1]
+    assert stale_since(history, [C], "linux/amd64") == at[3]  # pulled after the second move
+    single = [HistoryEntry(REF, at[0], HistoryKind.BASELINE, {"digest": A}),
+              HistoryEntry(REF, at[4], HistoryKind.DIGEST_CHANGED,
+                           {"old_digest": A, "new_digest": B, "changed_platforms": {}})]
+    assert stale_since(single, [A], "linux/amd64") == at[4]
+    assert stale_since([], [A], "linux/amd64") is None

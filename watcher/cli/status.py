@@ -120,9 +120,11 @@ def _containers(config: Config, *, as_json: bool, everything: bool,
     try:
         dependents = store.dependents(source_kind=ENGINE_KIND)
         states = store.load_states(dependents, include_inactive=True)
+        stale = {r.image for r in container_rows(dependents, states) if r.stale}
+        histories = {ref: store.history(ref) for ref in sorted(stale)}
     finally:
         store.close()
-    rows = container_rows(dependents, states, everything=everything)
+    rows = container_rows(dependents, states, everything=everything, histories=histories)
     if as_json:
         print_json(containers_document(rows))
     elif not rows:

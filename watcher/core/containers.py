@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from watcher.core.changes import HistoryEntry, HistoryKind
 from watcher.core.platform import normalize_platform, normalize_platforms
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
@@ -226,3 +227,26 @@ def judge(
                        f"cannot tell which image of its index it runs for {wanted}")
     return Verdict(Freshness.STALE, platform_digest or ran, now,
                    f"its tag now points to another image for {wanted}")
+
+
+def stale_since(history: Sequence[HistoryEntry], running: Sequence[str],
+                platform: str | None) -> datetime | None:
+    """Since when a stale container's tag points away from what it runs, for its platform:
+    the first move of that platform after the last time the tag pointed to one of the
+    ``running`` digests (the baseline counts). None when the history does not tell."""
+    wanted = normalize_platform(platform) if platform else None
+    since: datetime | None = None
+    for entry in history:
+        data = entry.data
+        if entry.kind is HistoryKind.BASELINE and data.get("digest") in running:
+            since = None
+        elif entry.kind is HistoryKind.DIGEST_CHANGED:
+            if data.get("new_digest") in running:
+                since = None
+                continue
+            changed = data.get("changed_platforms") or {}
+            moved = {normalize_platform(str(p)) for p in changed}
+            mine = (not changed and not data.get("unwatched_only")) or (wanted in moved)
+            if mine and since is None:
+                since = entry.at
+    return since

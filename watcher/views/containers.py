@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from watcher.core.changes import ImageState
-from watcher.core.containers import Freshness, Verdict, judge
+from watcher.core.changes import HistoryEntry, ImageState
+from watcher.core.containers import Freshness, Verdict, judge, stale_since
 from watcher.core.status import unacknowledged_newer
 from watcher.store import Dependent, Store
 
@@ -39,7 +39,10 @@ class ContainerRow:
         return self.stale or bool(self.newer)
 
 
-def container_row(dependent: Dependent, state: ImageState | None) -> ContainerRow:
+def container_row(dependent: Dependent, state: ImageState | None,
+                  history: Sequence[HistoryEntry] | None = None) -> ContainerRow:
+    """One container; ``history`` (its image's) tells since when it is stale, else the
+    tag's last change stands for it."""
     details = dependent.details
     running = [str(d) for d in details.get("running") or ()]
     platform = details.get("platform")
@@ -61,7 +64,7 @@ def container_row(dependent: Dependent, state: ImageState | None) -> ContainerRo
         state=str(details.get("state") or "unknown"),
         platform=str(platform) if platform else None,
         verdict=verdict,
-        since=state.last_changed_at if stale and state is not None else None,
+        since=_since(state, history, running, platform) if stale else None,
         newer=unacknowledged_newer(state) if state is not None and state.seen else (),
         first_seen_at=dependent.first_seen_at,
     )
@@ -70,11 +73,12 @@ def container_row(dependent: Dependent, state: ImageState | None) -> ContainerRo
 def container_rows(
     dependents: Mapping[str, Sequence[Dependent]], states: Mapping[str, ImageState],
     *, everything: bool = False,
+    histories: Mapping[str, Sequence[HistoryEntry]] | None = None,
 ) -> list[ContainerRow]:
     """The engine sources' containers needing attention (``everything``: all of them):
     stale first, then by host and name."""
-    rows = [container_row(d, states.get(ref)) for ref, items in dependents.items()
-            for d in items if d.source_kind == ENGINE_KIND]
+    rows = [container_row(d, states.get(ref), (histories or {}).get(ref))
+            for ref, items in dependents.items() for d in items if d.source_kind == ENGINE_KIND]
     if not everything:
         rows = [r for r in rows if r.needs_attention]
     return sorted(rows, key=lambda r: (not r.stale, r.host, r.name, r.image))
@@ -113,6 +117,14 @@ def container_counts(store: Store) -> dict[str, int]:
 def container_names(dependents: Iterable[Dependent]) -> list[str]:
     """``host/name`` of each container dependent, for notices."""
     return [f"{d.source_name}/{d.label}" for d in dependents if d.source_kind == ENGINE_KIND]
+
+
+def _since(state: ImageState | None, history: Sequence[HistoryEntry] | None,
+           running: Sequence[str], platform: object) -> datetime | None:
+    if state is None:
+        return None
+    found = stale_since(history, running, str(platform) if platform else None) if history else None
+    return found or state.last_changed_at
 
 
 def _iso(moment: datetime | None) -> str | None:
