@@ -128,10 +128,15 @@ class PodmanEngine:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
+    @property
+    def options(self) -> list[str]:
+        """Podman's global options: storage, state and events all under ``root``."""
+        return ["--storage-driver", "vfs", "--root", str(self.root / "storage"),
+                "--runroot", str(self.root / "run"), "--tmpdir", str(self.root / "libpod"),
+                "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+
     def podman(self, *args: str, check: bool = True) -> str:
-        command = [PODMAN, "--storage-driver", "vfs", "--root", str(self.root / "storage"),
-                   "--runroot", str(self.root / "run"), "--cgroup-manager", "cgroupfs",
-                   "--events-backend", "file", *args]
+        command = [PODMAN, *self.options, *args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if check and done.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} failed: {done.stderr}")
@@ -159,15 +164,12 @@ class PodmanEngine:
         return self.podman("import", "-q", str(tar_path)).strip()
 
     def start(self) -> None:
-        for sub in ("storage", "run", "tmp"):
+        for sub in ("storage", "run", "tmp", "libpod"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "TMPDIR": str(self.root / "tmp")}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [PODMAN, "--storage-driver", "vfs", "--root", str(self.root / "storage"),
-                 "--runroot", str(self.root / "run"), "--cgroup-manager", "cgroupfs",
-                 "--events-backend", "file",
-                 "system", "service", "--time=0", self.url],
+                [PODMAN, *self.options, "system", "service", "--time=0", self.url],
                 stdout=out, stderr=subprocess.STDOUT, env=env)
         wait_until(self._answers, timeout=60, what=f"podman service on {self.socket}")
 
