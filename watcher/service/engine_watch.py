@@ -82,6 +82,9 @@ class EngineWatch:
             except EngineError as exc:
                 log.info("engine events unavailable; trying again", engine=source.name,
                          error=exc.message, retry_in=delay)
+            except Exception:  # following the events must outlive anything an engine sends
+                log.exception("following the engine's events failed; trying again",
+                              engine=source.name, retry_in=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MOST)
 
