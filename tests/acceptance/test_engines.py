@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -281,3 +282,39 @@ def test_the_daemon_sees_a_new_container_from_the_engines_events(
     assert f"{names}-first" not in rows
     with Store.open(database, upgrade=False) as store:
         assert store.history(f"{host}/{app}:1")  # its image's history stays
+
+
+def test_an_engine_added_by_a_reload_is_read_and_followed(
+    podman_engine: PodmanEngine, registry_open: RunningRegistry, repository: str, names: str,
+    tmp_path: Path,
+) -> None:
+    registry, push, host = registry_open, registry_open.push, registry_open.host
+    app, configured = f"{repository}/app", f"{repository}/configured"
+    push_runnable(push, app, "1")
+    push.push_image(configured, "1")
+    podman_engine.pull(f"{host}/{app}:1")
+    podman_engine.create(f"{names}-web", f"{host}/{app}:1")
+    images = [{"ref": f"{host}/{configured}:1"}]
+    config = engine_config(tmp_path / "watcher.toml", registry, [], images)
+    database = f"sqlite:///{tmp_path / 'w.db'}"
+    daemon = start_daemon(config, tmp_path / "daemon.log")
+
+    def linked() -> bool:
+        if daemon.poll() is not None:
+            raise AssertionError((tmp_path / "daemon.log").read_text()[-3000:])
+        try:
+            with Store.open(database, upgrade=False) as store:
+                return bool(store.dependents([f"{host}/{app}:1"]))
+        except WatcherError:
+            return False
+
+    try:
+        wait_until(lambda: "round finished" in (tmp_path / "daemon.log").read_text(),
+                   timeout=60, what="the first round")
+        assert not linked()
+        engine_config(config, registry, [{"name": "podman", "url": podman_engine.url,
+                                          "stopped": True}], images)
+        os.kill(daemon.pid, signal.SIGHUP)
+        wait_until(linked, timeout=60, what="the engine added by the reload to be read")
+    finally:
+        assert stop_daemon(daemon) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
