@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from watcher.config import IMAGE_KEYS, REGISTRY_KEYS, WATCHER_KEYS, load_config
+from watcher.config.engines import ENGINE_KEYS
 from watcher.config.http import HTTP_KEYS
 from watcher.config.notify import (
     APPRISE_KEYS,
@@ -16,7 +17,6 @@ from watcher.config.notify import (
     NOTIFY_KEYS,
     WEBHOOK_KEYS,
 )
-from watcher.config.sources import ENGINE_KEYS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -54,8 +54,8 @@ def _documented_keys(table: str) -> set[str]:
         ("notify.email", EMAIL_KEYS),
         ("notify.command", COMMAND_KEYS),
         ("notify.apprise", APPRISE_KEYS),
-        ("http", HTTP_KEYS),
         ("sources.engine", ENGINE_KEYS),
+        ("http", HTTP_KEYS),
     ],
 )
 def test_every_key_is_documented(table: str, accepted: tuple[str, ...]) -> None:

@@ -125,7 +125,8 @@ def test_pinned_and_unchecked_containers_are_never_called_stale() -> None:
 
 
 def test_engine_images_merge_after_the_configs_which_win() -> None:
-    from watcher.config import EngineSourceConfig, TrackedImage
+    from watcher.config import TrackedImage
+    from watcher.config.engines import EngineSourceConfig
     from watcher.service.engines import EngineReading, merge_images
 
     arm = ContainerInfo("c2", "arm", REF, "sha256:" + "8" * 64, "running", {},

@@ -110,7 +110,7 @@ def check(
         configure_logging("error", json=logs.json)
     config = read_config(config_path, database_url)
     images = images_to_check(config, refs)
-    if not images and (refs or not config.engines):
+    if not images and (refs or not config.sources.engines):
         raise click.UsageError(f"no images to check: add [[images]] or [[sources.engine]] to "
                                f"{config_path}, or name REFs")
     store = open_store(config)

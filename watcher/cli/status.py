@@ -129,7 +129,8 @@ def _containers(config: Config, *, as_json: bool, everything: bool,
         print_json(containers_document(rows))
     elif not rows:
         known = sum(len(d) for d in dependents.values())
-        click.echo(f"No container needs attention ({known} known)." if known or config.engines
+        click.echo(f"No container needs attention ({known} known)."
+                   if known or config.sources.engines
                    else "No containers known: add [[sources.engine]] and run `watcher check`.")
     else:
         click.echo(render_containers(rows, datetime.now(UTC), colour=use_colour(),

@@ -7,6 +7,8 @@
 - ``images``: ``[[images]]`` entries (``TrackedImage``);
 - ``notify``: ``[notify]`` and its channels (``ChannelConfig``: settings and route);
 - ``docker``: credentials from Docker's ``config.json`` and its credential helpers.
+- ``engines``: ``[[sources.engine]]`` entries (``EngineSourceConfig``), a kind of ``[sources]``
+  (``sources``: ``SourcesConfig``, ``Config.sources``).
 
 Callers import from here: ``from watcher.config import Config, load_config``.
 """
@@ -42,7 +44,6 @@ from watcher.config.registries import (
     RegistryConfig,
     registry_warnings,
 )
-from watcher.config.sources import EngineSourceConfig
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -62,7 +63,6 @@ __all__ = [
     "CommandSettings",
     "Config",
     "EmailSettings",
-    "EngineSourceConfig",
     "RegistryConfig",
     "TrackedImage",
     "WebhookSettings",

@@ -30,15 +30,12 @@ from watcher.config.schedule import (
     parse_schedule,
     parse_tags_interval,
 )
-from watcher.config.sources import EngineSourceConfig, parse_engine_sources
+from watcher.config.sources import SourcesConfig, parse_sources
 from watcher.core.schedule import Schedule
 from watcher.errors import ConfigError
 
 DEFAULT_DATABASE = "sqlite:///watcher.db"
 DEFAULT_INTERVAL = 3600.0
-
-# The kinds of [sources]: each an array of tables, read by watcher.config.sources.
-SOURCE_KINDS = ("engine",)
 
 DAY = 86400.0
 MAX_INTERVAL = 365 * DAY
@@ -90,7 +87,7 @@ class Config:
     instance: str = "watcher"  # how this process is named in logs and metrics
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
-    engines: tuple[EngineSourceConfig, ...] = ()  # [[sources.engine]]
+    sources: SourcesConfig = field(default_factory=SourcesConfig)  # [sources]: where to look
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -144,8 +141,6 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
     notify = parse_notify(reader, raw, path)
-    sources = reader.table(raw, "sources")
-    reader.keys(sources, "sources", SOURCE_KINDS)
     return Config(
         path=path,
         database=database_url(
@@ -171,7 +166,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         instance=parse_instance(reader, section),
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
-        engines=parse_engine_sources(reader, sources, path),
+        sources=parse_sources(reader, raw, path),
     )
 
 

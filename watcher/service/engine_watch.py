@@ -16,7 +16,8 @@ from dataclasses import replace
 
 import structlog
 
-from watcher.config import Config, EngineSourceConfig
+from watcher.config import Config
+from watcher.config.engines import EngineSourceConfig
 from watcher.errors import EngineError
 from watcher.registry import RegistryClient
 from watcher.service.engines import discover, endpoint_for
@@ -50,7 +51,7 @@ class EngineWatch:
         ``on_change`` once per burst of events."""
         self.stop_following()
         self._tasks = [asyncio.create_task(self._follow(source), name=f"engine:{source.name}")
-                       for source in config.engines]
+                       for source in config.sources.engines]
         if self._tasks:
             self._tasks.append(asyncio.create_task(self._react(on_change), name="engine-events"))
 

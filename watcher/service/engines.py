@@ -19,7 +19,8 @@ from typing import Any
 
 import structlog
 
-from watcher.config import Config, EngineSourceConfig, TrackedImage
+from watcher.config import Config, TrackedImage
+from watcher.config.engines import EngineSourceConfig
 from watcher.core.containers import SkippedContainer, WatchedContainer, classify
 from watcher.core.platform import normalize_platform, normalize_platforms
 from watcher.core.reference import ImageReference, parse_reference
@@ -93,10 +94,10 @@ async def discover(
     """Read every engine of ``config`` at once; make the config's and the engines' images
     the tracked ones; replace each engine's links. ``client`` reads which image of an index
     a container runs, when its engine does not say (one is opened when not given)."""
-    if not config.engines:
+    if not config.sources.engines:
         await asyncio.to_thread(store.sync_images, [str(i.ref) for i in config.images])
         return Discovery(config.images)
-    readings = tuple(await asyncio.gather(*(read_engine(s) for s in config.engines)))
+    readings = tuple(await asyncio.gather(*(read_engine(s) for s in config.sources.engines)))
     kept: dict[str, set[str]] = {}
     for reading in readings:
         if reading.error is not None:

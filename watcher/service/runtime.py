@@ -145,7 +145,7 @@ class Runtime:
             )
         assert self._store is not None
         old_refs = {str(i.ref) for i in self._config.images}
-        if config.engines != self._file_config.engines:
+        if config.sources.engines != self._file_config.sources.engines:
             self._engines.follow(config, self._sources_changed)
         self._file_config = config
         config = await self._merged(config)
@@ -289,7 +289,7 @@ class Runtime:
         round, so the scheduler never starts a group's round twice."""
         if self._stopping.is_set() or job_id not in self._groups:
             return
-        if self._file_config.engines:  # each round sees the containers there are now
+        if self._file_config.sources.engines:  # each round sees the containers there are now
             await self._sources_changed(job_id)
         group = self._groups.get(job_id)
         if self._stopping.is_set() or group is None:

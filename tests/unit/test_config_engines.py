@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from watcher.config import load_config, parse_config
-from watcher.config.sources import DEFAULT_ENGINE_URL
+from watcher.config.engines import DEFAULT_ENGINE_URL
 from watcher.errors import ConfigError
 
 
@@ -22,7 +22,7 @@ def test_an_engine_needs_only_a_name(tmp_path: Path) -> None:
                     'url = "tcp://build-host:2376"\nca_file = "certs/ca.pem"\n'
                     'client_cert = "certs/cert.pem"\nclient_key = "certs/key.pem"\n'
                     'stopped = true\nlabelled_only = true\n')
-    local, build = load_config(path).engines
+    local, build = load_config(path).sources.engines
     assert (local.name, local.url, local.tls, local.stopped) == ("local", DEFAULT_ENGINE_URL,
                                                                   False, False)
     assert local.socket_path == "/var/run/docker.sock"
