@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.registry", "tests.support.postgres"]
+pytest_plugins = ["tests.support.registry", "tests.support.postgres", "tests.support.engine"]

@@ -11,7 +11,12 @@
     │   └── InvalidResponse           the registry answered something we cannot trust or parse
     ├── StorageError                  the database cannot be used
     │   └── DatabaseTooNew            the database was migrated by a newer watcher
-    └── DeliveryError                 a delivery cannot be changed as asked (names its id)
+    ├── DeliveryError                 a delivery cannot be changed as asked (names its id)
+    └── EngineError                   a container engine source failed (names the source)
+        ├── EngineUnavailable         its socket or address does not answer
+        ├── EnginePermissionDenied    the socket exists but this user may not use it
+        ├── EngineTooOld              it speaks an Engine API older than watcher needs
+        └── EngineInvalidResponse     it answered something watcher cannot parse
 
 Lower-level exceptions (httpx, SQLAlchemy) are translated once, at the module boundary,
 with ``raise ... from exc``. A message always says what failed and, where it helps, what to do.
@@ -116,3 +121,28 @@ class DeliveryError(WatcherError):
 
 class DatabaseTooNew(StorageError):
     """The database was migrated by a newer version of watcher."""
+
+
+class EngineError(WatcherError):
+    """A container engine source (``[[sources.engine]]``) could not be read."""
+
+    def __init__(self, message: str, *, source: str, url: str) -> None:
+        self.source = source
+        self.url = url
+        super().__init__(f"engine {source} ({url}): {message}")
+
+
+class EngineUnavailable(EngineError):
+    """The engine's socket or address does not answer."""
+
+
+class EnginePermissionDenied(EngineError):
+    """The engine's socket exists, but this user may not connect to it."""
+
+
+class EngineTooOld(EngineError):
+    """The engine speaks an Engine API version older than watcher needs."""
+
+
+class EngineInvalidResponse(EngineError):
+    """The engine answered something watcher cannot parse."""

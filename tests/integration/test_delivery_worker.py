@@ -298,6 +298,23 @@ def test_a_notice_carries_the_stored_payload_keys_plus_tag_and_newer_versions() 
                                     "newer_versions": ["3.12.9", "3.13.1"]}
     assert notice.changed_platforms == ["linux/amd64"]
     assert notice.old_digest == digest("a")
+    assert "containers" not in notice.payload
+
+
+def test_a_notice_names_the_containers_that_run_the_image() -> None:
+    from watcher.core.events import DigestChanged, Event
+    from watcher.store import Dependent
+
+    event = Event("e1", "docker.io/library/python:3.12", T0,
+                  DigestChanged(digest("a"), digest("b"), {}))
+    users = [Dependent(event.ref, "engine", "build-host", f"id{n}", name, {}, T0, T0)
+             for n, name in enumerate(["web", "worker"])]
+    notice = notice_for(event, None, users)
+    assert notice.payload["containers"] == [
+        {"host": "build-host", "name": "web", "id": "id0"},
+        {"host": "build-host", "name": "worker", "id": "id1"},
+    ]
+    assert "containers: build-host/web, build-host/worker" in notice.details
 
 
 def test_in_the_daemon_a_hanging_channel_never_holds_back_another_channels_next_round(

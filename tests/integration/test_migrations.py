@@ -353,3 +353,36 @@ def test_the_revisions_read_as_text_agree_with_alembic() -> None:
     assert migrate._revision_chain() == {
         script.revision: script.down_revision for script in scripts.walk_revisions()
     }
+
+
+def test_0007_adds_dependents_linked_to_images_and_its_downgrade_drops_them(
+    store_url: str,
+) -> None:
+    engine = create(store_url)
+    try:
+        migrate.upgrade(engine, "0006")
+        with reading(engine) as connection:
+            assert "dependents" not in sa.inspect(connection).get_table_names()
+        migrate.upgrade(engine, "0007")
+        with writing(engine) as connection:
+            connection.execute(sa.text(
+                "INSERT INTO images (id, ref, active, added_at, platforms, removed, changes,"
+                " failure_count) VALUES (1, 'docker.io/library/python:3.12', true,"
+                " '2024-05-01 12:00:00', '{}', false, 0, 0)"))
+            connection.execute(sa.text(
+                "INSERT INTO dependents (image_id, source_kind, source_name, locator, label,"
+                " details, first_seen_at, last_seen_at) VALUES (1, 'engine', 'host', 'c1',"
+                " 'web', '{}', '2024-05-01 12:00:00', '2024-05-01 12:00:00')"))
+        with writing(engine) as connection, pytest.raises(sa.exc.IntegrityError):
+            connection.execute(sa.text(
+                "INSERT INTO dependents (image_id, source_kind, source_name, locator, label,"
+                " details, first_seen_at, last_seen_at) VALUES (1, 'engine', 'host', 'c1',"
+                " 'web', '{}', '2024-05-01 12:00:00', '2024-05-01 12:00:00')"))
+        with writing(engine) as connection:
+            command.downgrade(migrate.alembic_config(connection), "0006")
+        with reading(engine) as connection:
+            names = sa.inspect(connection).get_table_names()
+            assert "dependents" not in names
+            assert connection.execute(sa.text("SELECT count(*) FROM images")).scalar_one() == 1
+    finally:
+        engine.dispose()

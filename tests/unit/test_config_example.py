@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from watcher.config import IMAGE_KEYS, REGISTRY_KEYS, WATCHER_KEYS, load_config
+from watcher.config.engines import ENGINE_KEYS
 from watcher.config.http import HTTP_KEYS
 from watcher.config.notify import (
     APPRISE_KEYS,
@@ -54,6 +55,7 @@ def _documented_keys(table: str) -> set[str]:
         ("notify.email", EMAIL_KEYS),
         ("notify.command", COMMAND_KEYS),
         ("notify.apprise", APPRISE_KEYS),
+        ("sources.engine", ENGINE_KEYS),
         ("http", HTTP_KEYS),
         ("sources.files", FILES_KEYS),
     ],

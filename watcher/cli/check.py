@@ -25,6 +25,7 @@ from watcher.cli.output import ProgressLine, is_terminal, use_colour
 from watcher.config import parse_duration
 from watcher.core.changes import CheckState
 from watcher.logs import configure_logging
+from watcher.terminal import printable
 from watcher.views.check import report_document
 
 if TYPE_CHECKING:  # the service pulls in the registry client: import it only to check
@@ -103,17 +104,24 @@ def check(
     """
     from watcher.service import check_images, images_to_check, open_store
     from watcher.service.delivery import deliver_once
+    from watcher.service.engines import Discovery, discover, engine_lines, engines_document
 
     if logs.level is None:  # the report says what failed; warnings would repeat it
         configure_logging("error", json=logs.json)
     config = read_config(config_path, database_url)
     images = images_to_check(config, refs)
-    if not images:
-        raise click.UsageError(f"no images to check: add [[images]] to {config_path} or name REFs")
+    if not images and (refs or not config.sources.engines):
+        raise click.UsageError(f"no images to check: add [[images]] or [[sources.engine]] to "
+                               f"{config_path}, or name REFs")
     store = open_store(config)
+    discovery = Discovery(config.images)
     try:
         if not refs:
-            store.sync_images(str(image.ref) for image in config.images)
+            discovery = asyncio.run(discover(config, store))
+            images = list(discovery.images)
+            if not as_json:
+                for error in discovery.errors:
+                    click.echo(f"error: {error.message}", err=True)
         on_terminal = is_terminal() and is_terminal(sys.stderr)
         progress = ProgressLine(len(images), enabled=not as_json and on_terminal)
 
@@ -134,7 +142,10 @@ def check(
     finally:
         store.close()
     if as_json:
-        print_json(report_document(report))
+        print_json({**report_document(report), "engines": engines_document(discovery.readings)})
     else:
         click.echo(render_report(report, colour=use_colour(), show_all=show_all))
-    raise SystemExit(EXIT_PROBLEM if report.failed else EXIT_OK)
+        for line in engine_lines(discovery.readings, skipped=show_all):
+            click.echo(printable(line))
+    failed = report.failed or discovery.errors
+    raise SystemExit(EXIT_PROBLEM if failed else EXIT_OK)

@@ -18,13 +18,15 @@ from watcher.cli.common import (
     print_json,
     read_config,
 )
+from watcher.cli.containers_text import render_containers
 from watcher.cli.output import output_width, use_colour
 from watcher.cli.status_text import render_deliveries, render_status
-from watcher.config import registry_warnings
+from watcher.config import Config, registry_warnings
 from watcher.core.reference import parse_reference
 from watcher.core.status import DEFAULT_FAIL_ON, Concern, parse_fail_on
 from watcher.terminal import printable
 from watcher.views.budgets import budget_document, budget_line
+from watcher.views.containers import ENGINE_KIND, container_rows, containers_document
 from watcher.views.events import attention_lines
 from watcher.views.status import gate_failed, status_document, status_rows
 
@@ -46,6 +48,12 @@ from watcher.views.status import gate_failed, status_document, status_rows
     metavar="LIST",
     help="Exit 1 only for these, comma separated: rebuild,newer,failing (implies --exit-code).",
 )
+@click.option(
+    "--containers",
+    is_flag=True,
+    help="List the containers of engine sources that are stale or have a newer version "
+    "(with --all: every container).",
+)
 @handle_errors
 def status(
     config_path: Path,
@@ -54,10 +62,14 @@ def status(
     include_inactive: bool,
     exit_code: bool,
     fail_on: str | None,
+    containers: bool,
 ) -> None:
     """Show every tracked image, what needs attention first.
 
-    Reads the database only; it never contacts a registry.
+    With --containers, the containers ([[sources.engine]]) whose image is out of date: host,
+    name, image, the digest running and the current one, since when.
+
+    Reads the database only; it never contacts a registry or an engine.
     """
     gate: frozenset[Concern] = frozenset()
     if fail_on is not None:
@@ -68,9 +80,12 @@ def status(
     elif exit_code:
         gate = DEFAULT_FAIL_ON
     config = read_config(config_path, database_url, state_only=True)
+    if containers:
+        _containers(config, as_json=as_json, everything=include_inactive, gate=gate)
     store = open_existing_store(config, read_only=True)
     try:
         statuses = store.statuses(include_inactive=include_inactive)
+        dependents = store.dependents()
         deliveries = store.delivery_counts()
         budgets = store.registry_budgets()
     finally:
@@ -79,12 +94,13 @@ def status(
     width = output_width()
     warnings = registry_warnings(config.registries)
     if as_json:
-        print_json({**status_document(rows, deliveries), "warnings": warnings,
+        print_json({**status_document(rows, deliveries, dependents), "warnings": warnings,
                     "registries": [budget_document(b) for b in budgets]})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
-        click.echo(render_status(rows, datetime.now(UTC), colour=use_colour(), width=width))
+        click.echo(render_status(rows, datetime.now(UTC), colour=use_colour(), width=width,
+                                 dependents=dependents))
     block = render_deliveries(attention_lines(deliveries), width=width)
     if block and not as_json:
         click.echo("\n" + block)
@@ -96,6 +112,32 @@ def status(
     for warning in [] if as_json else warnings:
         click.echo(f"warning: {warning}")
     raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)
+
+
+def _containers(config: Config, *, as_json: bool, everything: bool,
+                gate: frozenset[Concern]) -> None:
+    store = open_existing_store(config, read_only=True)
+    try:
+        dependents = store.dependents(source_kind=ENGINE_KIND)
+        states = store.load_states(dependents, include_inactive=True)
+        stale = {r.image for r in container_rows(dependents, states) if r.stale}
+        histories = {ref: store.history(ref) for ref in sorted(stale)}
+    finally:
+        store.close()
+    rows = container_rows(dependents, states, everything=everything, histories=histories)
+    if as_json:
+        print_json(containers_document(rows))
+    elif not rows:
+        known = sum(len(d) for d in dependents.values())
+        click.echo(f"No container needs attention ({known} known)."
+                   if known or config.sources.engines
+                   else "No containers known: add [[sources.engine]] and run `watcher check`.")
+    else:
+        click.echo(render_containers(rows, datetime.now(UTC), colour=use_colour(),
+                                     width=output_width()))
+    failed = any((r.stale and Concern.REBUILD in gate) or (r.newer and Concern.NEWER in gate)
+                 for r in rows)
+    raise SystemExit(EXIT_PROBLEM if failed else EXIT_OK)
 
 
 @click.command()

@@ -5,13 +5,13 @@ The rows and the reasons come from ``watcher.views.status``; this module only la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from watcher.cli.output import age, elide, short_digest, table_lines
 from watcher.core.reference import split_tag
 from watcher.core.status import Attention
-from watcher.store import ImageStatus
+from watcher.store import Dependent, ImageStatus
 from watcher.terminal import printable
 from watcher.views.status import StatusRow, reasons
 
@@ -32,6 +32,7 @@ def render_status(
     *,
     colour: bool,
     width: int | None,
+    dependents: Mapping[str, Sequence[Dependent]] | None = None,
 ) -> str:
     """The table, each image's reasons indented below its row; every line fits ``width``."""
     lines = table_lines(
@@ -45,7 +46,8 @@ def render_status(
     out = [lines[0]]
     for line, status in zip(lines[1:], rows, strict=True):
         out.append(line)
-        for reason in reasons(status.level, status.item, now):
+        users = (dependents or {}).get(status.item.state.ref, ())
+        for reason in reasons(status.level, status.item, now, users):
             text = _INDENT + printable(reason)
             out.append(elide(text, width) if width is not None else text)
     return "\n".join(out)

@@ -8,6 +8,8 @@
 - ``notify``: ``[notify]`` and its channels (``ChannelConfig``: settings and route);
 - ``sources``: ``[sources]`` and its kinds (``[[sources.files]]``: ``FilesSourceConfig``);
 - ``docker``: credentials from Docker's ``config.json`` and its credential helpers.
+- ``engines``: ``[[sources.engine]]`` entries (``EngineSourceConfig``), a kind of ``[sources]``
+  (``sources``: ``SourcesConfig``, ``Config.sources``).
 
 Callers import from here: ``from watcher.config import Config, load_config``.
 """

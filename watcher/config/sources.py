@@ -1,8 +1,8 @@
-"""``[sources]``: where watcher looks for what is built on which image.
+"""``[sources]``: where watcher finds images besides ``[[images]]``, and what is built on them.
 
 ``sources`` is a table; each kind of source is an array of tables under it, so kinds sit
-side by side (``[[sources.files]]`` here; other kinds are parsed beside it, each by its own
-function). Every error names the file and the key.
+side by side (``[[sources.files]]`` here, ``[[sources.engine]]`` in
+:mod:`watcher.config.engines`). Every error names the file and the key.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watcher.config.engines import EngineSourceConfig, parse_engine_sources
 from watcher.config.paths import relative_to_config
 from watcher.config.reader import Reader
 from watcher.core.globs import GlobError, Globs
 
-SOURCES_KEYS = ("files",)
+SOURCES_KEYS = ("files", "engine")
 FILES_KEYS = ("path", "include", "exclude", "build_args")
 MAX_BUILD_ARGS = 1000
 
@@ -35,6 +36,7 @@ class FilesSourceConfig:
 @dataclass(frozen=True)
 class SourcesConfig:
     files: tuple[FilesSourceConfig, ...] = ()
+    engines: tuple[EngineSourceConfig, ...] = ()
 
 
 def parse_sources(reader: Reader, raw: Mapping[str, Any], path: Path | None) -> SourcesConfig:
@@ -46,7 +48,7 @@ def parse_sources(reader: Reader, raw: Mapping[str, Any], path: Path | None) -> 
         for i, item in enumerate(reader.array_of_tables(section, "sources.files"))
     )
     reader.unique([str(f.path) for f in files], "sources.files", "path")
-    return SourcesConfig(files=files)
+    return SourcesConfig(files=files, engines=parse_engine_sources(reader, section, path))
 
 
 def parse_files_source(

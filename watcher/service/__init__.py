@@ -10,6 +10,10 @@
     storage     configuration -> an open store
     summary     a round's log lines: folded failures, then one summary line
     housekeeping  retention as the daemon and `watcher db prune` run it
+    engines     the engine sources: their containers' images tracked, each container linked
+                as a dependent of its image (``watcher check``)
+    engine_watch  the same for the daemon: before each round and on the engines' events
+    clients     the daemon's registry client, kept from round to round
     runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
                 registry client that lives across rounds, the round schedule; the
                 daemon's further long-lived parts (a delivery worker sending

@@ -48,7 +48,7 @@ from watcher.notify.command import CommandChannel
 from watcher.notify.email import EmailChannel, Security
 from watcher.notify.webhook import WebhookChannel
 from watcher.notify.wording import Templates
-from watcher.store import AttemptOutcome, AttemptResult, Delivery, Store
+from watcher.store import AttemptOutcome, AttemptResult, Delivery, Dependent, Store
 
 log = structlog.get_logger("watcher.delivery")
 
@@ -100,8 +100,10 @@ def build_channel(channel: ChannelConfig, templates: Templates) -> Channel:
     return AppriseChannel(settings.url, name=name, grouped=grouped, templates=templates)
 
 
-def notice_for(event: Event, state: ImageState | None = None) -> Notice:
-    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``."""
+def notice_for(event: Event, state: ImageState | None = None,
+               containers: Sequence[Dependent] = ()) -> Notice:
+    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``, and
+    ``containers`` (host, name, id) when engine sources' containers use the image."""
     try:
         tag = parse_reference(event.ref).tag
     except InvalidReference:
@@ -111,6 +113,12 @@ def notice_for(event: Event, state: ImageState | None = None) -> Notice:
         newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
     payload: dict[str, Any] = {**payload_data(event.payload), "tag": tag,
                                "newer_versions": newer}
+    details = [describe_event(event.payload)]
+    if containers:
+        payload["containers"] = [{"host": c.source_name, "name": c.label, "id": c.locator}
+                                 for c in containers]
+        details.append("containers: " + ", ".join(f"{c.source_name}/{c.label}"
+                                                  for c in containers))
     return Notice(
         event_id=event.id,
         kind=event.kind.value,
@@ -118,7 +126,7 @@ def notice_for(event: Event, state: ImageState | None = None) -> Notice:
         time=event.created_at,
         summary=_summary(event),
         payload=payload,
-        details=(describe_event(event.payload),),
+        details=tuple(details),
     )
 
 
@@ -218,7 +226,9 @@ class DeliveryWorker:
             refs = sorted({d.event.ref for d in due})
             states = await asyncio.to_thread(self._store.load_states, refs,
                                              include_inactive=True)
-            sent = await self._send_channel(name, self._batches(name, due, states), deadline)
+            users = await asyncio.to_thread(self._store.dependents, refs, source_kind="engine")
+            sent = await self._send_channel(name, self._batches(name, due, states, users),
+                                            deadline)
             report.add(sent)
             if len(due) < self._limit or not sent.sent_anything:
                 break
@@ -265,8 +275,8 @@ class DeliveryWorker:
         """Start no new send (the sends in flight finish)."""
         self._stopping = True
 
-    def _batches(self, name: str, rows: Sequence[Delivery],
-                 states: Mapping[str, ImageState]) -> list[_Send]:
+    def _batches(self, name: str, rows: Sequence[Delivery], states: Mapping[str, ImageState],
+                 users: Mapping[str, Sequence[Dependent]]) -> list[_Send]:
         channel = self._channels[name]
         groups: dict[str, list[Delivery]] = {}
         for delivery in rows:
@@ -274,7 +284,8 @@ class DeliveryWorker:
             groups.setdefault(key, []).append(delivery)
         sends = []
         for members in groups.values():
-            notices = [notice_for(d.event, states.get(d.event.ref)) for d in members]
+            notices = [notice_for(d.event, states.get(d.event.ref), users.get(d.event.ref, ()))
+                       for d in members]
             batch = Batch.of(notices) if channel.grouped else Batch.single(notices[0])
             sends.append(_Send(name, batch, tuple(members)))
         return sends

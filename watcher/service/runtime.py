@@ -26,11 +26,11 @@ from watcher.core.hooks import Push, pushed_images
 from watcher.core.schedule import Schedule
 from watcher.errors import WatcherError
 from watcher.notify.ping import Pinger
-from watcher.registry import RegistryClient, RegistrySettings
+from watcher.service.clients import LongLivedClient
 from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.engine_watch import EngineWatch
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
-from watcher.service.registries import registry_settings
 from watcher.service.round import check_images
 from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
@@ -39,7 +39,6 @@ from watcher.store import Store
 log = structlog.get_logger("watcher.runtime")
 
 DEFAULT_STOP_TIMEOUT = 10.0
-_ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 _JOB_PREFIX = "round:"
 _PRUNE_JOB = "retention"
 READY_GRACE = 60.0  # seconds on top of two periods: a round takes time too
@@ -79,7 +78,9 @@ class Runtime:
         """Retention (``[watcher] keep_history``) runs every ``prune_every`` seconds, the first
         time ``first_prune`` seconds after start, in a thread: a job of its own next to the
         rounds, which it never delays for longer than one batch."""
-        self._config = config
+        self._config = config  # with the engines' images merged in
+        self._file_config = config  # as read from the file
+        self._engines = EngineWatch()
         self._prune_every = prune_every
         self._first_prune = first_prune
         self._prune_stop = threading.Event()
@@ -87,9 +88,6 @@ class Runtime:
         self._stop_timeout = stop_timeout
         self._stopping = asyncio.Event()
         self._store: Store | None = None
-        self._client: RegistryClient | None = None
-        self._client_settings: _ClientSettings | None = None
-        self._retired: list[RegistryClient] = []  # replaced while another round used them
         self._scheduler: AsyncIOScheduler | None = None
         self._groups: dict[str, tuple[Schedule, list[TrackedImage]]] = {}
         self._rounds: set[asyncio.Task[None]] = set()
@@ -104,6 +102,7 @@ class Runtime:
         self.last_round: RoundSummary | None = None
         self.started_at = time.monotonic()
         self.metrics = Metrics(config.instance)
+        self._clients = LongLivedClient(observer=self.metrics.observe_request)
         self._pinger = Pinger()
 
     @property
@@ -122,8 +121,8 @@ class Runtime:
         """Migrate and open the database, start delivering the outbox, then schedule the
         rounds (the first ones now, unless ``first_check = "scheduled"``)."""
         self._store = await asyncio.to_thread(open_store, self._config)
-        await asyncio.to_thread(self._store.sync_images,
-                                [str(i.ref) for i in self._config.images])
+        self._config = await self._merged(self._file_config)
+        self._engines.follow(self._file_config, self._sources_changed)
         self._start_worker(self._config)
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         scheduler.start()
@@ -146,7 +145,10 @@ class Runtime:
             )
         assert self._store is not None
         old_refs = {str(i.ref) for i in self._config.images}
-        await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in config.images])
+        if config.sources.engines != self._file_config.sources.engines:
+            self._engines.follow(config, self._sources_changed)
+        self._file_config = config
+        config = await self._merged(config)
         if config.channels != self._config.channels or config.templates != self._config.templates:
             await self._stop_worker()
             self._start_worker(config)
@@ -192,6 +194,7 @@ class Runtime:
         """Start no new round, check or send; let the checks and sends in flight finish and be
         recorded (waiting at most the stop timeout), then close the client and the store."""
         self._stopping.set()
+        await self._engines.stop()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
         await self._finish(
@@ -205,10 +208,8 @@ class Runtime:
         await self._finish([self._pruning] if self._pruning else [],
                            "pruning still running at the stop timeout was abandoned")
         await self._stop_worker()
-        for client in [*self._retired, *([self._client] if self._client else [])]:
-            await client.aclose()
+        await self._clients.aclose()
         await self._pinger.aclose()
-        self._retired, self._client = [], None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
@@ -286,6 +287,10 @@ class Runtime:
         """The scheduled job. The round is a task of its own, so that stopping the scheduler
         never cancels it: :meth:`stop` decides how long it may run. The job waits for its
         round, so the scheduler never starts a group's round twice."""
+        if self._stopping.is_set() or job_id not in self._groups:
+            return
+        if self._file_config.sources.engines:  # each round sees the containers there are now
+            await self._sources_changed(job_id)
         group = self._groups.get(job_id)
         if self._stopping.is_set() or group is None:
             return
@@ -297,6 +302,28 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(task)
         self._finished[job_id] = time.monotonic()
+
+    async def _merged(self, file_config: Config) -> Config:
+        assert self._store is not None
+        return await self._engines.merged(file_config, self._store, self._clients.current)
+
+    async def _sources_changed(self, job_id: str | None = None) -> None:
+        """Read the engines again; check at once the images new among them (but those of
+        ``job_id``, whose round is about to start)."""
+        if self._stopping.is_set() or self._store is None:
+            return
+        known = {str(i.ref) for i in self._config.images}
+        try:
+            self._config = await self._merged(self._file_config)
+        except WatcherError as exc:
+            log.error("reading the engines failed; the last images stand", error=exc.message)
+            return
+        self._schedule(self._config, first=False)
+        group = {str(i.ref) for i in self._groups[job_id][1]} if job_id in self._groups else set()
+        added = [i for i in self._config.images if str(i.ref) not in known | group]
+        if added:
+            log.info("new images from the engines", added=len(added))
+            self.request_check(added)
 
     async def _prune_job(self) -> None:
         """The retention job: one run of :func:`~watcher.service.housekeeping.prune` in a
@@ -344,7 +371,7 @@ class Runtime:
         assert self._store is not None
         started = time.monotonic()
         try:
-            client, problems = await self._client_for_round()
+            client, problems = await self._clients.for_round(self._config, len(self._rounds))
             report = await check_images(
                 self._config, self._store, images,
                 client=client, unusable=problems, stop=self._stopping, spread=spread,
@@ -368,29 +395,4 @@ class Runtime:
             log.exception("round failed unexpectedly")
         finally:
             self._in_flight.difference_update(str(i.ref) for i in images)
-            if self._retired and len(self._rounds) <= 1:  # this round is the last using them
-                retired, self._retired = self._retired, []
-                for old in retired:
-                    await old.aclose()
-
-    async def _client_for_round(self) -> tuple[RegistryClient, dict[str, str]]:
-        """The long-lived client, replaced only when the registry settings changed."""
-        problems: dict[str, str] = {}
-        config = self._config
-        # Credential helpers are programs: run them off the event loop.
-        settings = await asyncio.to_thread(
-            registry_settings, config, list(config.images), problems=problems
-        )
-        for host, problem in problems.items():
-            log.warning("registry credentials unavailable", registry=host, error=problem)
-        if self._client is None or settings != self._client_settings:
-            if self._client is not None:
-                log.info("registry settings changed; opening a new registry client")
-                if len(self._rounds) > 1:
-                    self._retired.append(self._client)  # closed once those rounds end
-                else:
-                    await self._client.aclose()
-            self._client = RegistryClient(settings[0], default=settings[1],
-                                          observer=self.metrics.observe_request)
-            self._client_settings = settings
-        return self._client, problems
+            await self._clients.round_ended(len(self._rounds))

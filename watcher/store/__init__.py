@@ -4,6 +4,7 @@ Store          the API the check service and the CLI use
 ImageStatus    an image and its pending events, for ``watcher status``
 StoredEvent    a core Event as recorded, with when a user acknowledged it
 EventState     pending until acknowledged
+Link, Dependent  what uses an image: a source's link, and the stored dependent
 PruneCounts    rows retention pruned (``Store.prune``); DatabaseStats for ``watcher db stats``
 Delivery       one event for one channel in the outbox (DeliveryState, DeliveryAttempt,
                AttemptResult: what the delivery worker reports back)
@@ -12,6 +13,7 @@ Delivery       one event for one channel in the outbox (DeliveryState, DeliveryA
 from __future__ import annotations
 
 from watcher.store.engine import mask as mask_url
+from watcher.store.linking import Dependent, Link
 from watcher.store.listings import RegistryBudget, TagListing
 from watcher.store.records import (
     AttemptOutcome,
@@ -34,8 +36,10 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryState",
+    "Dependent",
     "EventState",
     "ImageStatus",
+    "Link",
     "PruneCounts",
     "RegistryBudget",
     "Store",

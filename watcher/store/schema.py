@@ -11,6 +11,7 @@ can be built from it and a test can assert that the two never drift apart.
     delivery_attempts   append-only: each try to send a delivery, its outcome and error
     tag_listings        per repository: when its tags were last listed, and the list's digest
     registry_budgets    per registry: its last stated rate-limit budget and back-offs
+    dependents          what uses each image: a container of an engine, a line of a file
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -249,4 +250,31 @@ registry_budgets = Table(
     Column("window_seconds", Float),
     Column("backoffs", Integer, nullable=False),
     Column("paused_until", UTCDateTime),
+)
+
+# Revision 0007: what uses each image (containers of an engine; files of a source later).
+SOURCE_KIND_LENGTH = 32
+SOURCE_NAME_LENGTH = 128
+LOCATOR_LENGTH = 1024
+LABEL_LENGTH = 512
+
+dependents = Table(
+    "dependents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "image_id",
+        Integer,
+        ForeignKey("images.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source_kind", String(SOURCE_KIND_LENGTH), nullable=False),
+    Column("source_name", String(SOURCE_NAME_LENGTH), nullable=False),
+    Column("locator", String(LOCATOR_LENGTH), nullable=False),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_kind", "source_name", "locator", "label", "image_id"),
+    Index(None, "image_id"),
 )

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select, text
 from watcher.store.schema import (
     deliveries,
     delivery_attempts,
+    dependents,
     events,
     history,
     images,
@@ -19,7 +20,7 @@ from watcher.store.schema import (
 )
 
 TABLES = (images, history, events, deliveries, delivery_attempts, tag_listings,
-          registry_budgets)
+          registry_budgets, dependents)
 
 
 @dataclass(frozen=True)

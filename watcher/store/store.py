@@ -31,6 +31,7 @@ from watcher.store.delivering import DeliveryMethods
 from watcher.store.engine import advisory_lock, create, mask, reading, writing
 from watcher.store.guard import storage_errors as _storage_errors
 from watcher.store.housekeeping import HousekeepingMethods
+from watcher.store.linking import LinkingMethods
 from watcher.store.listings import ListingMethods
 from watcher.store.records import EventState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
@@ -41,7 +42,7 @@ _CHUNK = 500
 SYNC_IMAGES_LOCK = 0x7761_7463_6865_7201
 
 
-class Store(DeliveryMethods, ListingMethods, HousekeepingMethods):
+class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods):
     """watcher's database. Open with ``Store.open(url)``; close with ``close()``.
 
     Thread-safe: the engine pools connections, and writes from one process are serialised

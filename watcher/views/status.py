@@ -6,7 +6,7 @@ the deliveries counted per channel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from watcher.core.status import (
     concerns,
     unacknowledged_newer,
 )
-from watcher.store import ImageStatus
+from watcher.store import Dependent, ImageStatus
 from watcher.views.events import Counts, State, counts_document
 from watcher.views.words import age, iso
 
@@ -81,19 +81,45 @@ def image_document(row: StatusRow) -> dict[str, Any]:
 
 
 def status_document(
-    rows: Sequence[StatusRow], deliveries: Counts[State] | None = None
+    rows: Sequence[StatusRow], deliveries: Counts[State] | None = None,
+    dependents: Mapping[str, Sequence[Dependent]] | None = None,
 ) -> dict[str, Any]:
     """The images, the summary, and (with ``deliveries``: the store's counts per channel and
-    state) every channel's deliveries counted by state."""
+    state) every channel's deliveries counted by state. With ``dependents``, each image
+    lists what uses it (the containers of engine sources)."""
+    users = dependents or {}
     return {
-        "images": [image_document(row) for row in rows],
+        "images": [{**image_document(row), "dependents": [
+            dependent_document(d) for d in users.get(row.item.state.ref, ())]}
+            if dependents is not None else image_document(row) for row in rows],
         "summary": {a.value: sum(1 for row in rows if row.level is a) for a in Attention},
         "deliveries": counts_document(deliveries or {}),
     }
 
 
-def reasons(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
-    """Why the image is where it is: one short sentence a line, most important first."""
+def dependent_document(dependent: Dependent) -> dict[str, Any]:
+    return {"source_kind": dependent.source_kind, "source_name": dependent.source_name,
+            "label": dependent.label, "locator": dependent.locator,
+            "first_seen_at": iso(dependent.first_seen_at)}
+
+
+USED_BY_SHOWN = 5
+
+
+def used_by(dependents: Sequence[Dependent]) -> str | None:
+    """``used by: host/web, host/worker (+3 more)``: what to rebuild or restart."""
+    if not dependents:
+        return None
+    names = [f"{d.source_name}/{d.label}" for d in dependents]
+    more = len(names) - USED_BY_SHOWN
+    return "used by: " + ", ".join(names[:USED_BY_SHOWN]) + (f" (+{more} more)" if more > 0
+                                                                else "")
+
+
+def reasons(level: Attention, item: ImageStatus, now: datetime,
+            dependents: Sequence[Dependent] = ()) -> list[str]:
+    """Why the image is where it is: one short sentence a line, most important first; then
+    what uses it."""
     state = item.state
     # Newer versions are told from the state below, acknowledged or not.
     lines = [
@@ -124,6 +150,9 @@ def reasons(level: Attention, item: ImageStatus, now: datetime) -> list[str]:
         lines.append("newer: " + "; ".join(parts) + (" (acknowledged)" if acknowledged else ""))
     if level is Attention.NOT_CHECKED and not state.failing:
         lines.append("never checked successfully: run `watcher check`")
+    users = used_by(dependents)
+    if users and level is not Attention.UP_TO_DATE:
+        lines.append(users)
     return lines
 
 

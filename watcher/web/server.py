@@ -23,6 +23,7 @@ from watcher import __version__
 from watcher.config.http import HttpConfig
 from watcher.errors import StorageError, WatcherError
 from watcher.service.runtime import Runtime
+from watcher.views.containers import container_counts
 from watcher.web.hooks import PushHooks
 from watcher.web.pages import PageSource, page_routes
 
@@ -95,7 +96,8 @@ def make_app(runtime: Runtime, config: HttpConfig) -> web.Application:
         web.post("/hooks/registry/{token}", hooks.handle),
     ])
     if runtime.store is not None:
-        app.add_routes(page_routes(PageSource(runtime.store), auth_token=config.auth_token))
+        source = PageSource(runtime.store, counters={"containers": container_counts})
+        app.add_routes(page_routes(source, auth_token=config.auth_token))
     app.on_cleanup.append(lambda _app: hooks.close())
     return app
 

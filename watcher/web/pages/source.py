@@ -52,7 +52,8 @@ class PageSource:
 
     def status_document(self) -> dict[str, Any]:
         """What ``watcher status --json`` prints (without the config's warnings)."""
-        return {**status_document(self._rows(), self.store.delivery_counts()),
+        return {**status_document(self._rows(), self.store.delivery_counts(),
+                                  self.store.dependents()),
                 "registries": [budget_document(b) for b in self.store.registry_budgets()]}
 
     def image(self, ref: str) -> ImageDetail | None:
