@@ -17,6 +17,7 @@ from watcher.config.images import TrackedImage, parse_image
 from watcher.config.notify import ChannelConfig, parse_notify
 from watcher.config.paths import database_url, relative_to_config
 from watcher.config.reader import Reader
+from watcher.config.replicas import REPLICA_KEYS, Replicas, parse_replicas
 from watcher.config.registries import (
     DEFAULTS,
     MAX_CONCURRENCY,
@@ -57,6 +58,7 @@ WATCHER_KEYS = (
     "ping_url_env",
     "ping_url_file",
     "keep_history",
+    *REPLICA_KEYS,
 )
 DEFAULT_KEEP_HISTORY = 400 * DAY
 MIN_KEEP_HISTORY = DAY
@@ -86,6 +88,7 @@ class Config:
     instance: str = "watcher"  # how this process is named in logs and metrics
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
+    replicas: Replicas = field(default_factory=Replicas)  # [watcher] replicas, lease, ...
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -139,13 +142,15 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
     notify = parse_notify(reader, raw, path)
+    database = database_url(
+        reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+        key="watcher.database",
+        path=path,
+    )
+    instance = parse_instance(reader, section)
     return Config(
         path=path,
-        database=database_url(
-            reader.string(section, "watcher.database") or DEFAULT_DATABASE,
-            key="watcher.database",
-            path=path,
-        ),
+        database=database,
         interval=schedule.interval or DEFAULT_INTERVAL,
         schedule=schedule,
         tags_interval=parse_tags_interval(reader, section, "watcher", None)
@@ -161,9 +166,10 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         soak=notify.soak or 0.0,
         templates=notify.templates,
         http=parse_http(reader, raw),
-        instance=parse_instance(reader, section),
+        instance=instance,
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
+        replicas=parse_replicas(reader, section, database, instance),
     )
 
 
