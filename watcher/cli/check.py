@@ -112,7 +112,11 @@ def check(
         raise click.UsageError(f"no images to check: add [[images]] to {config_path} or name REFs")
     store = open_store(config)
     try:
-        if not refs:
+        if not refs and config.replicas.shared:  # the fleet's versioned image set
+            from watcher.service.sharing import sync_image_set
+
+            sync_image_set(store, config, known=None, by=config.replicas.name)
+        elif not refs:
             store.sync_images(str(image.ref) for image in config.images)
         on_terminal = is_terminal() and is_terminal(sys.stderr)
         progress = ProgressLine(len(images), enabled=not as_json and on_terminal)

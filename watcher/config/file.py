@@ -17,7 +17,6 @@ from watcher.config.images import TrackedImage, parse_image
 from watcher.config.notify import ChannelConfig, parse_notify
 from watcher.config.paths import database_url, relative_to_config
 from watcher.config.reader import Reader
-from watcher.config.replicas import REPLICA_KEYS, Replicas, parse_replicas
 from watcher.config.registries import (
     DEFAULTS,
     MAX_CONCURRENCY,
@@ -25,6 +24,7 @@ from watcher.config.registries import (
     RegistryConfig,
     parse_registry,
 )
+from watcher.config.replicas import REPLICA_KEYS, Replicas, parse_replicas
 from watcher.config.schedule import (
     DEFAULT_TAGS_INTERVAL,
     first_check,

@@ -28,9 +28,11 @@ from watcher.errors import WatcherError
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.fleet import Fleet
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
 from watcher.service.registries import registry_settings
+from watcher.service.report import RoundReport
 from watcher.service.round import check_images
 from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
@@ -105,6 +107,7 @@ class Runtime:
         self.started_at = time.monotonic()
         self.metrics = Metrics(config.instance)
         self._pinger = Pinger()
+        self._fleet: Fleet | None = None  # [watcher] replicas = "shared": the fleet's loop
 
     @property
     def config(self) -> Config:
@@ -122,6 +125,13 @@ class Runtime:
         """Migrate and open the database, start delivering the outbox, then schedule the
         rounds (the first ones now, unless ``first_check = "scheduled"``)."""
         self._store = await asyncio.to_thread(open_store, self._config)
+        if self._config.replicas.shared:  # several replicas share the work: service.fleet
+            self._fleet = Fleet(self._config, self._store, metrics=self.metrics,
+                                stop_timeout=self._stop_timeout, on_round=self._fleet_round,
+                                prune_every=self._prune_every, first_prune=self._first_prune)
+            await self._fleet.start()
+            self._scheduler = self._fleet.scheduler
+            return
         await asyncio.to_thread(self._store.sync_images,
                                 [str(i.ref) for i in self._config.images])
         self._start_worker(self._config)
@@ -145,6 +155,14 @@ class Runtime:
                 "restart, so the old config keeps running"
             )
         assert self._store is not None
+        if self._fleet is not None:
+            if config.replicas != self._config.replicas:
+                raise WatcherError("[watcher] replicas, lease or claim_batch differ from the "
+                                   "running ones; they need a restart, so the old config "
+                                   "keeps running")
+            await self._fleet.reload(config)
+            self._config = config
+            return
         old_refs = {str(i.ref) for i in self._config.images}
         await asyncio.to_thread(self._store.sync_images, [str(i.ref) for i in config.images])
         if config.channels != self._config.channels or config.templates != self._config.templates:
@@ -176,7 +194,9 @@ class Runtime:
         if self._stopping.is_set():
             return
         wanted = list(images)
-        if wanted:
+        if wanted and self._fleet is not None:
+            self._fleet.request_check(wanted)
+        elif wanted:
             self._launch(wanted, spread=0.0)
 
     def request_pushed(self, pushes: Sequence[Push]) -> list[TrackedImage]:
@@ -192,6 +212,9 @@ class Runtime:
         """Start no new round, check or send; let the checks and sends in flight finish and be
         recorded (waiting at most the stop timeout), then close the client and the store."""
         self._stopping.set()
+        if self._fleet is not None:
+            await self._fleet.stop()
+            self._fleet = self._scheduler = None
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
         await self._finish(
@@ -212,6 +235,11 @@ class Runtime:
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
+
+    def _fleet_round(self, report: RoundReport, duration: float) -> None:
+        self.not_started = report.not_started
+        self.last_round = RoundSummary(datetime.now(UTC), duration, len(report.checks),
+                                       report.changed, report.failed)
 
     def _start_worker(self, config: Config) -> None:
         assert self._store is not None

@@ -7,11 +7,15 @@ EventState     pending until acknowledged
 PruneCounts    rows retention pruned (``Store.prune``); DatabaseStats for ``watcher db stats``
 Delivery       one event for one channel in the outbox (DeliveryState, DeliveryAttempt,
                AttemptResult: what the delivery worker reports back)
+Claim          an image leased to a shared replica; Heartbeat, ReplicaStatus, ImageSetSync:
+               the fleet of shared replicas (docs/scaling.md)
 """
 
 from __future__ import annotations
 
 from watcher.store.engine import mask as mask_url
+from watcher.store.fleet import Heartbeat, ImageSetSync, ReplicaStatus
+from watcher.store.leases import Claim
 from watcher.store.listings import RegistryBudget, TagListing
 from watcher.store.records import (
     AttemptOutcome,
@@ -30,14 +34,18 @@ from watcher.store.store import Store
 __all__ = [
     "AttemptOutcome",
     "AttemptResult",
+    "Claim",
     "DatabaseStats",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryState",
     "EventState",
+    "Heartbeat",
+    "ImageSetSync",
     "ImageStatus",
     "PruneCounts",
     "RegistryBudget",
+    "ReplicaStatus",
     "Store",
     "StoredEvent",
     "TagListing",
