@@ -62,7 +62,7 @@ def next_check(schedule: Schedule, key: str, due_at: datetime | None,
         return now + step + (offset if due_at is None else timedelta(0))
     trigger = CronTrigger(timezone=zoneinfo.ZoneInfo(schedule.timezone),
                           **schedule.cron.fields())
-    fire = trigger.get_next_fire_time(None, now)
+    fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))  # after now, strictly
     return (fire.astimezone(UTC) if fire is not None else now + timedelta(days=365)) + offset
 
 
