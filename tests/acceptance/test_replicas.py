@@ -104,6 +104,19 @@ class Fleet:
             return []
 
 
+class Gate:
+    """A webhook receiver's answer: 204 at once while open; while shut, each request waits
+    (in its server thread) until the gate opens."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.open.set()
+
+    def __call__(self, hit: Hit) -> tuple[int, dict[str, str], bytes]:
+        self.open.wait(60)
+        return 204, {}, b""
+
+
 def _push(registry: RunningRegistry, repository: str) -> list[tuple[str, str]]:
     """REPOSITORIES repositories of TAGS tags each (one image per repository, tagged TAGS
     times); returns (repository, tag) pairs."""
@@ -131,12 +144,19 @@ def _write_config(path: Path, database: str, host: str, pairs: list[tuple[str, s
 
 
 @pytest.fixture
+def gate() -> Iterator[Gate]:
+    opened = Gate()
+    yield opened
+    opened.open.set()  # never leave a receiver thread waiting
+
+
+@pytest.fixture
 def fleet(registry_open: RunningRegistry, repository: str, postgres_server: PostgresServer,
-          tmp_path: Path) -> Iterator[tuple[Fleet, HookReceiver]]:
+          tmp_path: Path, gate: Gate) -> Iterator[tuple[Fleet, HookReceiver]]:
     pairs = _push(registry_open, repository)
     name = postgres_server.create_database()
     database = postgres_server.url(name)
-    receiver = HookReceiver(lambda hit: (204, {}, b""))
+    receiver = HookReceiver(gate)
     engine = sa.create_engine(database)
     with CountingProxy(registry_open.url) as proxy, receiver:
         config = tmp_path / "watcher.toml"
@@ -286,3 +306,48 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
     for name in survivors:
         assert stop_daemon(running.processes[name]) == 0
         assert _errors(running, name) == [], name
+
+
+def test_a_replica_killed_mid_send_leaves_the_notice_to_another_with_the_same_id(
+    fleet: tuple[Fleet, HookReceiver], registry_open: RunningRegistry, gate: Gate,
+) -> None:
+    running, receiver = fleet
+    for name in NAMES:
+        running.start(name)
+    wait_until(lambda: _checked_once(running), timeout=60, what="a first check of every image")
+    moved = [(ref.split("/", 1)[1].rsplit(":", 1)[0], ref.rsplit(":", 1)[1])
+             for ref in running.refs[::TAGS]][:10]
+    gate.open.clear()  # the receiver holds every send from now on
+    for repository, tag in moved:
+        registry_open.push.move_tag(repository, tag)
+    wait_until(lambda: len(running.query("SELECT id FROM deliveries")) == len(moved),
+               timeout=3 * INTERVAL + 20, what="a delivery per moved tag")
+    wait_until(lambda: len(receiver.hits) >= 1, timeout=30, what="a send on the wire")
+    owners = running.query("SELECT DISTINCT lease_owner FROM deliveries"
+                           " WHERE lease_owner IS NOT NULL")
+    assert owners, "a send on the wire, but no delivery leased"
+    victim = owners[0][0]
+    held = {event for (event,) in running.query(
+        f"SELECT event_id FROM deliveries WHERE lease_owner = '{victim}'")}
+    on_the_wire = set(_event_ids(receiver.hits))
+    running.processes[victim].send_signal(signal.SIGKILL)
+    running.processes[victim].wait()
+    gate.open.set()
+    wait_until(lambda: running.query("SELECT count(*) FROM deliveries WHERE state = "
+                                     "'delivered'") == [(len(moved),)],
+               timeout=LEASE + 30, what="every notice delivered by the others")
+    ids = Counter(_event_ids(receiver.hits))
+    expected = {event for (event,) in running.query("SELECT event_id FROM deliveries")}
+    assert set(ids) == expected  # nothing lost
+    twice = {event for event, count in ids.items() if count > 1}
+    # Resent only in the crash window: sends the victim had on the wire when it died, each
+    # once more, with the same event id.
+    assert twice <= held & on_the_wire, (twice, held, on_the_wire)
+    assert max(ids.values()) <= 2, ids
+    delivered_by = {owner for (owner,) in running.query(
+        "SELECT DISTINCT lease_owner FROM deliveries")}
+    assert delivered_by == {None}
+    for name in NAMES:
+        if name != victim:
+            assert stop_daemon(running.processes[name]) == 0
+            assert _errors(running, name) == [], name
