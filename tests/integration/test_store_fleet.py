@@ -129,7 +129,9 @@ def test_the_newest_image_set_wins_and_an_old_config_does_not_fight(stores: list
     # b, still on the old config (it followed version 1), resyncs: it is behind, and the
     # images the new version dropped stay inactive.
     stale = b.sync_image_set(old, "old", known=1, by="b", now=T0)
-    assert (stale.version, stale.applied, stale.behind) == (2, False, True)
+    assert (stale.version, stale.applied, stale.behind, stale.follows) == (2, False, True, 1)
+    again = b.sync_image_set(old, "old", known=stale.follows, by="b", now=T0)
+    assert (again.applied, again.behind) == (False, True)
     restarted = b.sync_image_set(old, "old", known=None, by="b", now=T0)
     assert restarted.behind
     assert _active(a) == set(new)

@@ -126,6 +126,8 @@ class Fleet:
         self._config = config
         self._by_ref = {str(i.ref): i for i in config.images}
         self._unknown_said.clear()
+        with contextlib.suppress(WatcherError):  # the fleet sees the version it follows now
+            await self._heartbeat()
 
     def request_check(self, images: Iterable[TrackedImage]) -> None:
         """Make ``images`` due now: whichever replica claims them first checks them."""
@@ -287,7 +289,7 @@ class Fleet:
     async def _sync(self, config: Config) -> None:
         result = await asyncio.to_thread(sync_image_set, self._store, config,
                                          known=self._version, by=self._name)
-        self._version = result.version
+        self._version = result.follows
 
     async def _schedule_first(self, config: Config) -> None:
         """``first_check = "scheduled"``: images never checked wait for their schedule."""

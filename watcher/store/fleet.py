@@ -57,11 +57,14 @@ class ReplicaStatus:
 @dataclass(frozen=True)
 class ImageSetSync:
     """What syncing an image set came to: the version now current, whether this set was
-    written (``applied``), and whether it is older than the current one (``behind``)."""
+    written (``applied``), whether it is older than the current one (``behind``), and the
+    version the syncing replica follows from now on (``follows``: its own set's, which is
+    the current one unless it is behind)."""
 
     version: int
     applied: bool
     behind: bool
+    follows: int
 
 
 class FleetMethods(StoreParts):
@@ -131,7 +134,8 @@ class FleetMethods(StoreParts):
         """Make ``refs`` (whose digest is ``digest``) the active images, unless the database
         holds a newer image set; in one transaction, under the image list's lock.
 
-        ``known`` is the version this replica last followed (None at start). The set is
+        ``known`` is the version this replica follows (``follows`` of its last sync; None
+        at start). The set is
         written as a new version when it is new to the database (never synchronised before)
         or when the replica follows the current version (it changed its own config since: a
         change back to an earlier set is a change too). A set the database knows as an
@@ -147,11 +151,12 @@ class FleetMethods(StoreParts):
                 select(table.c.version, table.c.digest).order_by(table.c.version.desc())
                 .limit(1)).first()
             if current is not None and current.digest == digest:
-                return ImageSetSync(current.version, applied=False, behind=False)
+                return ImageSetSync(current.version, applied=False, behind=False,
+                                    follows=current.version)
             seen = connection.scalar(select(table.c.version).where(table.c.digest == digest))
             following = current is not None and known == current.version
             if current is not None and seen is not None and not following:
-                return ImageSetSync(current.version, applied=False, behind=True)
+                return ImageSetSync(current.version, applied=False, behind=True, follows=seen)
             version = (current.version if current is not None else 0) + 1
             if seen is not None:
                 connection.execute(delete(table).where(table.c.digest == digest))
@@ -159,7 +164,7 @@ class FleetMethods(StoreParts):
                 version=version, digest=digest, images=len(wanted), created_at=now,
                 created_by=by))
             activation.sync_active(connection, wanted, now)
-            return ImageSetSync(version, applied=True, behind=False)
+            return ImageSetSync(version, applied=True, behind=False, follows=version)
 
 
 __all__ = ["FleetMethods", "Heartbeat", "ImageSetSync", "ReplicaStatus"]
