@@ -169,3 +169,28 @@ def test_each_delivery_is_claimed_by_one_replica_until_released(stores: list[Sto
     a.release_deliveries("a", [d.id for d in mine])  # not sent (a stop): due for anyone
     assert sorted(d.id for d in b.claim_deliveries("b", now, 60.0)) == sorted(
         d.id for d in mine)
+
+
+def test_a_check_asked_for_during_a_batch_is_not_lost_when_it_is_given_back(
+        stores: list[Store]) -> None:
+    a, b, _ = stores
+    a.sync_images(REFS[:3])
+    first, second, third = (c for c in a.claim_due_images("a", T0, 60.0, 10))
+    b.request_checks([second.ref], T0 + timedelta(seconds=5))  # a push hook, meanwhile
+    later = T0 + timedelta(hours=1)
+    claimed = {c.ref: c.due_at for c in (first, second, third)}
+    assert a.release_images("a", {c.ref: later for c in (first, second, third)}, claimed) == 3
+    due = b.claim_due_images("b", T0 + timedelta(seconds=6), 60.0, 10)
+    assert [c.ref for c in due] == [second.ref]  # checked again at once, as asked
+    assert [c.due_at for c in due] == [T0 + timedelta(seconds=5)]
+
+
+def test_first_check_scheduled_sets_only_images_never_given_a_time(stores: list[Store]) -> None:
+    a, _, _ = stores
+    a.sync_images(REFS[:2])
+    a.request_checks([REFS[0]], T0)
+    a.schedule_unscheduled({REFS[0]: T0 + timedelta(hours=2), REFS[1]: T0 + timedelta(hours=1)})
+    soon = a.claim_due_images("a", T0 + timedelta(minutes=59), 3600.0, 10)
+    assert [c.ref for c in soon] == [REFS[0]]  # its time stood; the other waits for its own
+    later = a.claim_due_images("a", T0 + timedelta(minutes=61), 3600.0, 10)
+    assert [c.ref for c in later] == [REFS[1]]

@@ -49,6 +49,7 @@ log = structlog.get_logger("watcher.fleet")
 
 HEARTBEATS_PER_LEASE = 3
 MAX_TICK = 1.0  # seconds between two looks for due work, at most
+READY_GRACE = 60.0  # seconds on top of a lease before claiming counts as stalled
 _CLAIM_JOB, _HEARTBEAT_JOB, _PRUNE_JOB = "claim", "heartbeat", "retention"
 RoundObserver = Callable[[RoundReport, float], None]
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
@@ -88,6 +89,7 @@ class Fleet:
         self._pinger = Pinger()
         self._by_ref = {str(i.ref): i for i in config.images}
         self._unknown_said: set[str] = set()
+        self._last_claim = time.monotonic()
 
     @property
     def name(self) -> str:
@@ -128,6 +130,14 @@ class Fleet:
         self._unknown_said.clear()
         with contextlib.suppress(WatcherError):  # the fleet sees the version it follows now
             await self._heartbeat()
+
+    def overdue(self) -> list[str]:
+        """What is late, described for people: claiming due checks, when no claim has been
+        answered for a lease and more (the database is unreachable, or a batch hangs)."""
+        since = time.monotonic() - self._last_claim
+        if since > self._lease + READY_GRACE:
+            return [f"claiming due checks (none for {since:.0f} s)"]
+        return []
 
     def request_check(self, images: Iterable[TrackedImage]) -> None:
         """Make ``images`` due now: whichever replica claims them first checks them."""
@@ -176,6 +186,7 @@ class Fleet:
                 now = datetime.now(UTC)
                 claims = await asyncio.to_thread(self._store.claim_due_images, self._name,
                                                  now, self._lease, batch)
+                self._last_claim = time.monotonic()
                 if not claims:
                     return
                 checked = await self._check_claimed(claims)
@@ -225,7 +236,8 @@ class Fleet:
                 next_at[ref] = next_check(config.schedule_of(image), key, claim.due_at, finished)
             else:
                 next_at[ref] = None  # not started (stopping): due as it was
-        await asyncio.to_thread(self._store.release_images, self._name, next_at)
+        claimed = {c.ref: c.due_at for _, c in chosen}
+        await asyncio.to_thread(self._store.release_images, self._name, next_at, claimed)
         self._observe(report, duration, client)
         return len(report.checks)
 

@@ -180,6 +180,8 @@ class Runtime:
     def overdue(self) -> list[str]:
         """The schedules whose last round ended more than two periods ago (or, never having
         run, whose process started more than two periods ago), described for people."""
+        if self._fleet is not None:
+            return self._fleet.overdue()
         now = time.monotonic()
         late = []
         for job_id, (schedule, _) in self._groups.items():

@@ -14,14 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
 from watcher.store import outbox
 from watcher.store.activation import chunks
 from watcher.store.guard import storage_errors
 from watcher.store.parts import StoreParts
 from watcher.store.records import Delivery
-from watcher.store.schema import deliveries, images
+from watcher.store.schema import UTCDateTime, deliveries, images
 
 
 @dataclass(frozen=True)
@@ -56,23 +56,34 @@ class LeaseMethods(StoreParts):
         return [Claim(r.ref, r.next_check_at) for r in rows]
 
     @storage_errors
-    def release_images(self, owner: str, next_checks: Mapping[str, datetime | None]) -> int:
+    def release_images(self, owner: str, next_checks: Mapping[str, datetime | None],
+                       claimed: Mapping[str, datetime | None] | None = None) -> int:
         """Give back ``owner``'s leases on these images, each due again at its time (None:
         keep the time it had); returns how many it still held (a lease that expired and was
-        taken over meanwhile belongs to the new holder and is left alone)."""
+        taken over meanwhile belongs to the new holder and is left alone).
+
+        ``claimed`` holds each image's due time when it was claimed: an image whose due time
+        changed since (a check asked for meanwhile, :meth:`request_checks`) keeps the new
+        one, so that the request is not lost."""
         if not next_checks:
             return 0
-        timed = [{"r": ref, "n": at} for ref, at in next_checks.items() if at is not None]
+        before = claimed or {}
+        timed = [{"r": ref, "n": at, "d": before.get(ref)} for ref, at in next_checks.items()
+                 if at is not None]
         untimed = sorted(ref for ref, at in next_checks.items() if at is None)
         released = 0
         with self._writing() as connection:
             if timed:
+                due = bindparam("d", type_=UTCDateTime)
+                unchanged = or_(and_(images.c.next_check_at.is_(None), due.is_(None)),
+                                images.c.next_check_at == due)
                 statement = (
                     update(images)
                     .where(images.c.ref == bindparam("r"))
                     .where(images.c.lease_owner == owner)
                     .values(lease_owner=None, lease_expires_at=None,
-                            next_check_at=bindparam("n"))
+                            next_check_at=case((unchanged, bindparam("n", type_=UTCDateTime)),
+                                               else_=images.c.next_check_at))
                 )
                 released += _rowcount(connection.execute(statement, timed))
             for chunk in chunks(untimed):
