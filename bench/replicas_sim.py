@@ -174,7 +174,8 @@ def report(images: int) -> list[str]:
     lines += [
         "",
         f"Database load (3 replicas, every image once per {INTERVAL / 3600:g} h, unchanged "
-        "checks, heartbeats and idle claim queries included): {load['statements_per_check']:.2f} statements and "
+        "checks, heartbeats and idle claim queries included): "
+        f"{load['statements_per_check']:.2f} statements and "
         f"{load['transactions_per_check']:.2f} transactions per check; "
         f"{load['statements_per_second']:.0f} statements/s and "
         f"{load['transactions_per_second']:.0f} transactions/s in all.",
