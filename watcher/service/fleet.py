@@ -289,9 +289,15 @@ class Fleet:
         self._alive = alive
 
     async def _prune_job(self) -> None:
+        """Retention, by one replica of the fleet: the alive one first by name (another
+        takes over when it is gone), so that replicas do not prune the same rows at once."""
         if self._stopping.is_set():
             return
         try:
+            fleet = await asyncio.to_thread(self._store.replicas, datetime.now(UTC), self._lease)
+            alive = sorted(r.name for r in fleet if r.alive)
+            if alive and alive[0] != self._name:
+                return
             await asyncio.to_thread(prune, self._store, self._config, stop=self._prune_stop)
         except WatcherError as exc:
             log.error("pruning failed; it is tried again at the next run", error=exc.message)
