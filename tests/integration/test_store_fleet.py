@@ -194,3 +194,16 @@ def test_first_check_scheduled_sets_only_images_never_given_a_time(stores: list[
     assert [c.ref for c in soon] == [REFS[0]]  # its time stood; the other waits for its own
     later = a.claim_due_images("a", T0 + timedelta(minutes=61), 3600.0, 10)
     assert [c.ref for c in later] == [REFS[1]]
+
+
+def test_a_delivery_another_replica_holds_is_next_due_when_its_lease_expires(
+        stores: list[Store]) -> None:
+    a, b, _ = stores
+    _check(a, REFS[0], "a", T0)
+    _check(a, REFS[0], "b", T0 + timedelta(minutes=1))
+    assert b.next_delivery_at("hook") == T0 + timedelta(minutes=1)
+    (held,) = a.claim_deliveries("a", T0 + timedelta(minutes=2), 60.0)
+    # Not due for b until a's lease ends: b's worker waits instead of polling it.
+    assert b.next_delivery_at("hook") == T0 + timedelta(minutes=3)
+    a.release_deliveries("a", [held.id])
+    assert b.next_delivery_at("hook") == T0 + timedelta(minutes=1)
