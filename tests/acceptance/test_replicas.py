@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.registry, pytest.mark.postgres]
 REPOSITORIES = 30
 TAGS = 10  # per repository: 300 images
 INTERVAL = 4.0  # seconds
+KILL_INTERVAL = 10.0  # longer: a takeover's recheck (within a lease) apart from the cadence
+TICK = 1.0  # a replica looks for due work at least this often
 LEASE = 3.0
 BATCH = 20
 NAMES = ("replica-a", "replica-b", "replica-c")
@@ -131,9 +133,9 @@ def _push(registry: RunningRegistry, repository: str) -> list[tuple[str, str]]:
 
 
 def _write_config(path: Path, database: str, host: str, pairs: list[tuple[str, str]],
-                  hook: str) -> None:
+                  hook: str, interval: float) -> None:
     lines = ["[watcher]", f'database = "{database}"', 'replicas = "shared"',
-             f'interval = "{INTERVAL:g}s"', "jitter = 0", f'lease = "{LEASE:g}s"',
+             f'interval = "{interval:g}s"', "jitter = 0", f'lease = "{LEASE:g}s"',
              f"claim_batch = {BATCH}", 'keep_history = "forever"', "",
              "[[registries]]", f'host = "{host}"', "insecure = true", "retries = 0", "",
              "[[notify.webhook]]", 'name = "hook"', f'url = "{hook}"', "grouped = false",
@@ -141,6 +143,12 @@ def _write_config(path: Path, database: str, host: str, pairs: list[tuple[str, s
     for repository, tag in pairs:
         lines += ["", "[[images]]", f'ref = "{host}/{repository}:{tag}"', "list_tags = false"]
     path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def interval() -> float:
+    """The fleet's check interval (a test parametrizes it to change it)."""
+    return INTERVAL
 
 
 @pytest.fixture
@@ -152,7 +160,8 @@ def gate() -> Iterator[Gate]:
 
 @pytest.fixture
 def fleet(registry_open: RunningRegistry, repository: str, postgres_server: PostgresServer,
-          tmp_path: Path, gate: Gate) -> Iterator[tuple[Fleet, HookReceiver]]:
+          tmp_path: Path, gate: Gate, interval: float,
+          ) -> Iterator[tuple[Fleet, HookReceiver]]:
     pairs = _push(registry_open, repository)
     name = postgres_server.create_database()
     database = postgres_server.url(name)
@@ -160,7 +169,7 @@ def fleet(registry_open: RunningRegistry, repository: str, postgres_server: Post
     engine = sa.create_engine(database)
     with CountingProxy(registry_open.url) as proxy, receiver:
         config = tmp_path / "watcher.toml"
-        _write_config(config, database, proxy.host, pairs, receiver.url)
+        _write_config(config, database, proxy.host, pairs, receiver.url, interval)
         refs = [f"{proxy.host}/{r}:{t}" for r, t in pairs]
         running = Fleet(database, proxy, engine, refs, config, tmp_path, {})
         try:
@@ -218,7 +227,8 @@ def test_three_replicas_share_the_checks_and_send_each_notice_once(
     expected = len(running.refs) * (1 + rounds)
     # Three replicas send what one process sends: one check per image per interval.
     assert expected <= sum(counts.values()) <= expected * 1.05, Counter(counts.values())
-    assert running.closer_than(INTERVAL / 2) == Counter()
+    # ... and never twice in one round (lateness under load shortens a gap, never this much).
+    assert running.closer_than(INTERVAL / 4) == Counter()
 
     # No replica idle: each one checked, and each one is listed by `watcher status`.
     status = subprocess.run(
@@ -253,8 +263,9 @@ def test_three_replicas_share_the_checks_and_send_each_notice_once(
     assert running.query("SELECT count(*) FROM replicas") == [(0,)]  # each left the fleet
 
 
+@pytest.mark.parametrize("interval", [KILL_INTERVAL])
 def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
-    fleet: tuple[Fleet, HookReceiver],
+    fleet: tuple[Fleet, HookReceiver], interval: float,
 ) -> None:
     running, _ = fleet
     for name in NAMES:
@@ -267,12 +278,11 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
             f"SELECT 1 FROM images WHERE lease_owner = '{victim}' AND lease_expires_at > now()"))
 
     # Mid-round: the victim holds a batch of leased images when it is killed.
-    wait_until(victim_holds, timeout=INTERVAL * 3 + 10, max_interval=0.005,
+    wait_until(victim_holds, timeout=interval * 3 + 10, max_interval=0.005,
                what=f"{victim} to hold leases")
     before = running.heads()
     running.processes[victim].send_signal(signal.SIGKILL)
     running.processes[victim].wait()
-    killed_at = time.monotonic()
     orphaned = {ref for (ref,) in running.query(
         f"SELECT ref FROM images WHERE lease_owner = '{victim}'")}
     assert orphaned
@@ -281,21 +291,20 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
         rows = running.query(f"SELECT count(*) FROM images WHERE lease_owner = '{victim}'")
         return rows == [(0,)]
 
-    wait_until(taken_over, timeout=LEASE + INTERVAL + 10, what="the others to take over")
-    # Within one lease (plus one interval: the image was due) its images were checked again.
-    assert time.monotonic() - killed_at <= LEASE + INTERVAL + 2
+    # Within one lease (and the next tick) of the kill, the others hold and check them.
+    wait_until(taken_over, timeout=LEASE + TICK + 2, what="the others to take over")
     survivors = NAMES[1:]
     wait_until(lambda: all(
         running.heads()[ref.split("/", 1)[1]] > before[ref.split("/", 1)[1]] for ref in orphaned),
-        timeout=LEASE + INTERVAL + 10, what="the orphaned images to be checked")
+        timeout=LEASE + TICK + 5, what="the orphaned images to be checked")
     # Nothing lost: every image keeps being checked; duplicates only for the victim's batch
     # (the documented window: checked, not yet given back), at most one each.
     mark = running.heads()
     wait_until(lambda: min(running.heads()[r] - mark[r] for r in mark) >= 2,
-               timeout=3 * INTERVAL + 20, what="two more rounds without the victim")
+               timeout=3 * interval + 20, what="two more rounds without the victim")
     # Checked twice within one interval: only images the victim held (the documented
     # window: checked by it, not yet given back), at most its batch, and each once.
-    twice = running.closer_than(INTERVAL / 2)
+    twice = running.closer_than(LEASE + TICK + 1.5)  # a takeover's gap; the cadence's is ~10 s
     held = {ref.split("/", 1)[1] for ref in orphaned}
     assert set(twice) <= held, set(twice) - held
     assert len(twice) <= BATCH, twice
