@@ -86,9 +86,9 @@ class Config:
     templates: Path | None = None
     http: HttpConfig | None = None  # [http]: None when no listen address is set
     instance: str = "watcher"  # how this process is named in logs and metrics
+    replicas: Replicas = field(default_factory=Replicas)  # [watcher] replicas, lease, ...
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
-    replicas: Replicas = field(default_factory=Replicas)  # [watcher] replicas, lease, ...
 
     def schedule_of(self, image: TrackedImage) -> Schedule:
         return image.schedule or self.schedule
@@ -167,9 +167,9 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         templates=notify.templates,
         http=parse_http(reader, raw),
         instance=instance,
+        replicas=parse_replicas(reader, section, database, instance),
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
-        replicas=parse_replicas(reader, section, database, instance),
     )
 
 
