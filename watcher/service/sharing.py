@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zoneinfo
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from apscheduler.triggers.cron import CronTrigger
 
 from watcher.config import Config
 from watcher.core.schedule import Schedule, slot_offset
 from watcher.registry import Rate, RegistrySettings
+from watcher.service.schedules import trigger_for
 from watcher.store import ImageSetSync, RegistryBudget, Store
 
 log = structlog.get_logger("watcher.fleet")
@@ -60,9 +59,8 @@ def next_check(schedule: Schedule, key: str, due_at: datetime | None,
         if due_at is not None and due_at + step > now:
             return due_at + step
         return now + step + (offset if due_at is None else timedelta(0))
-    trigger = CronTrigger(timezone=zoneinfo.ZoneInfo(schedule.timezone),
-                          **schedule.cron.fields())
-    fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))  # after now, strictly
+    after = now + timedelta(seconds=1)  # strictly after now: checked at its time, due next
+    fire = trigger_for(schedule).get_next_fire_time(None, after)
     return (fire.astimezone(UTC) if fire is not None else now + timedelta(days=365)) + offset
 
 
