@@ -174,3 +174,19 @@ def test_the_fleet_as_status_shows_it() -> None:
     document = fleet_document(replicas, 4)
     assert document["alive"] == 1
     assert document["replicas"][0]["leases"] == 12
+
+
+def test_watcher_run_refuses_shared_replicas_on_sqlite_without_a_traceback(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+
+    config = tmp_path / "watcher.toml"
+    config.write_text('[watcher]\nreplicas = "shared"\n\n[[images]]\nref = "python:3.12"\n')
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert str(config) in result.output
+    assert "watcher.replicas" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "watcher.db").exists()  # refused before anything was opened
