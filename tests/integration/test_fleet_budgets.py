@@ -18,7 +18,7 @@ from tests.support.proxy import GatedProxy
 from tests.support.registry import RunningRegistry
 from watcher.config import Config, parse_config
 from watcher.service.runtime import Runtime
-from watcher.store import RegistryBudget, Store
+from watcher.store import Heartbeat, RegistryBudget, Store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.registry]
 
@@ -110,6 +110,38 @@ def test_a_replica_with_an_older_config_does_not_bring_back_what_a_newer_one_dro
             finally:
                 for runtime in (late, newer, first):
                     await runtime.stop()
+
+        asyncio.run(main())
+    finally:
+        postgres_server.drop_database(name)
+
+
+def test_a_replica_restarted_under_its_name_gives_back_the_claims_of_its_previous_life(
+    registry_open: RunningRegistry, repository: str, postgres_server: Any,
+) -> None:
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    refs = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(3)]
+    for n in range(3):
+        registry_open.push.push_image(f"{repository}/i{n}", "1")
+    config = _config(url, refs, [registry_open.host], "r1")
+    try:
+        with Store.open(url) as store:  # r1's previous life claimed everything, then died
+            store.sync_images(refs)
+            now = datetime.now(UTC)
+            assert len(store.claim_due_images("r1", now, 3600.0, 10)) == 3
+            store.heartbeat(Heartbeat("r1", now - timedelta(hours=1), now, 0.0, 0), 3600.0)
+
+        async def main() -> None:
+            runtime = Runtime(config)
+            await runtime.start()  # the same name: its heartbeat would renew those claims
+            try:
+                await asyncio.to_thread(
+                    wait_until, lambda: _rows(url, "SELECT count(*) FROM images WHERE "
+                                                   "last_checked_at IS NOT NULL") == [(3,)],
+                    timeout=30, what="the images of the previous life checked")
+            finally:
+                await runtime.stop()
 
         asyncio.run(main())
     finally:

@@ -96,8 +96,14 @@ class Fleet:
         return self._name
 
     async def start(self) -> None:
-        """Synchronise the image set, say hello, start delivering, then tick."""
+        """Synchronise the image set, say hello, start delivering, then tick.
+
+        Leases already under this replica's name are from its previous life (a restart with
+        the same name, as a Kubernetes container keeps its pod's) or from another replica
+        wrongly given the same name: they are given back first, or the heartbeat would renew
+        claims nobody is working on."""
         await self._sync(self._config)
+        await self._take_name()
         await self._heartbeat()
         if self._config.first_check == "scheduled":
             await self._schedule_first(self._config)
@@ -277,6 +283,17 @@ class Fleet:
         except WatcherError as exc:
             log.error("heartbeat failed; leases expire unless the next one succeeds",
                       error=exc.message)
+
+    async def _take_name(self) -> None:
+        now = datetime.now(UTC)
+        fleet = await asyncio.to_thread(self._store.replicas, now, self._lease)
+        mine = next((r for r in fleet if r.name == self._name), None)
+        if mine is not None and mine.alive:
+            log.warning("a replica of this name was alive until just now: a restart, or two "
+                        "replicas share one name (give each its own instance or "
+                        "$WATCHER_INSTANCE); its leases are given back",
+                        replica=self._name, leases=mine.leases)
+        await asyncio.to_thread(self._store.leave_fleet, self._name)
 
     async def _heartbeat(self) -> None:
         last = self._last_round
