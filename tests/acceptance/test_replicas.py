@@ -52,6 +52,12 @@ class CountingProxy(GatedProxy):
         self.heads: list[tuple[float, str]] = []  # (monotonic time, repository:tag)
         self._noting = threading.Lock()
 
+    def hold(self) -> None:
+        """From now on, requests wait in the proxy until :meth:`release`."""
+        with self._lock:
+            self._free = self._arrived
+            self._released.clear()
+
     def _handle(self, seen: Seen) -> Reply:
         if seen.method == "HEAD" and "/manifests/" in seen.path:
             repository, _, tag = seen.path.removeprefix("/v2/").partition("/manifests/")
@@ -277,14 +283,25 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
         return bool(running.query(
             f"SELECT 1 FROM images WHERE lease_owner = '{victim}' AND lease_expires_at > now()"))
 
+    def caught_mid_batch() -> bool:
+        """The victim holding a batch, its requests held in the proxy: it cannot finish."""
+        if not victim_holds():
+            return False
+        running.proxy.hold()
+        if victim_holds():
+            return True
+        running.proxy.release()  # it gave its batch back just now: try the next one
+        return False
+
     # Mid-round: the victim holds a batch of leased images when it is killed.
-    wait_until(victim_holds, timeout=interval * 3 + 10, max_interval=0.005,
+    wait_until(caught_mid_batch, timeout=interval * 3 + 10, max_interval=0.005,
                what=f"{victim} to hold leases")
     before = running.heads()
     running.processes[victim].send_signal(signal.SIGKILL)
     running.processes[victim].wait()
     orphaned = {ref for (ref,) in running.query(
         f"SELECT ref FROM images WHERE lease_owner = '{victim}'")}
+    running.proxy.release()
     assert orphaned
 
     def taken_over() -> bool:
