@@ -45,9 +45,12 @@ unit: $(VENV)/.installed-test
 test: lint typecheck
 	$(BIN)/pytest -q
 
-# The whole benchmark (under 10 minutes): prints the figures, writes docs/benchmarks.md.
+# The whole benchmark (under 10 minutes): prints the figures, writes docs/benchmarks.md;
+# then the shared replicas' simulation and measurement, whose figures go into docs/scaling.md.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/harness.py
+	$(BIN)/python bench/replicas_sim.py --write docs/scaling.md
+	$(BIN)/python bench/replicas_measure.py --write docs/scaling.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -116,7 +116,11 @@ def check(
     store = open_store(config)
     discovery = Discovery(config.images)
     try:
-        if not refs:
+        if not refs and config.replicas.shared:  # the fleet's versioned image set
+            from watcher.service.sharing import sync_image_set
+
+            sync_image_set(store, config, known=None, by=config.replicas.name)
+        elif not refs:
             discovery = asyncio.run(discover(config, store))
             images = list(discovery.images)
             if not as_json:

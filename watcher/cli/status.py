@@ -28,6 +28,7 @@ from watcher.terminal import printable
 from watcher.views.budgets import budget_document, budget_line
 from watcher.views.containers import ENGINE_KIND, container_rows, containers_document
 from watcher.views.events import attention_lines
+from watcher.views.fleet import fleet_document, fleet_lines
 from watcher.views.status import gate_failed, status_document, status_rows
 
 
@@ -88,6 +89,8 @@ def status(
         dependents = store.dependents()
         deliveries = store.delivery_counts()
         budgets = store.registry_budgets()
+        replicas = store.replicas(datetime.now(UTC), config.replicas.lease)
+        version = store.image_set_version() if replicas or config.replicas.shared else None
     finally:
         store.close()
     rows = status_rows(statuses)
@@ -95,7 +98,9 @@ def status(
     warnings = registry_warnings(config.registries)
     if as_json:
         print_json({**status_document(rows, deliveries, dependents), "warnings": warnings,
-                    "registries": [budget_document(b) for b in budgets]})
+                    "registries": [budget_document(b) for b in budgets],
+                    **({"fleet": fleet_document(replicas, version)}
+                       if replicas or config.replicas.shared else {})})
     elif not rows:
         click.echo("No images tracked yet: run `watcher check`.")
     else:
@@ -109,6 +114,10 @@ def status(
         click.echo("\nRegistry budgets:")
         for budget in budgets:
             click.echo(f"  {printable(budget_line(budget, now))}")
+    if (replicas or config.replicas.shared) and not as_json:
+        click.echo("")
+        for line in fleet_lines(replicas, version, datetime.now(UTC)):
+            click.echo(printable(line))
     for warning in [] if as_json else warnings:
         click.echo(f"warning: {warning}")
     raise SystemExit(EXIT_PROBLEM if gate_failed(rows, gate) else EXIT_OK)

@@ -24,6 +24,7 @@ from watcher.config.registries import (
     RegistryConfig,
     parse_registry,
 )
+from watcher.config.replicas import REPLICA_KEYS, Replicas, parse_replicas
 from watcher.config.schedule import (
     DEFAULT_TAGS_INTERVAL,
     first_check,
@@ -58,6 +59,7 @@ WATCHER_KEYS = (
     "ping_url_env",
     "ping_url_file",
     "keep_history",
+    *REPLICA_KEYS,
 )
 DEFAULT_KEEP_HISTORY = 400 * DAY
 MIN_KEEP_HISTORY = DAY
@@ -85,6 +87,7 @@ class Config:
     templates: Path | None = None
     http: HttpConfig | None = None  # [http]: None when no listen address is set
     instance: str = "watcher"  # how this process is named in logs and metrics
+    replicas: Replicas = field(default_factory=Replicas)  # [watcher] replicas, lease, ...
     ping_url: str | None = field(default=None, repr=False)  # fetched after each good round
     keep_history: float | None = DEFAULT_KEEP_HISTORY  # seconds; None: never prune
     sources: SourcesConfig = field(default_factory=SourcesConfig)  # [sources]: where to look
@@ -141,13 +144,22 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
     )
     reader.unique([str(i.ref) for i in images], "images", "ref")
     notify = parse_notify(reader, raw, path)
+    database = database_url(
+        reader.string(section, "watcher.database") or DEFAULT_DATABASE,
+        key="watcher.database",
+        path=path,
+    )
+    instance = parse_instance(reader, section)
+    replicas = parse_replicas(reader, section, database, instance)
+    sources = parse_sources(reader, raw, path)
+    if replicas.shared and sources.engines:
+        # Each replica would read its own host's engines and fight over one shared image set.
+        raise reader.error("sources.engine", "cannot be used with [watcher] replicas = "
+                           "\"shared\": engine sources are read by a single watcher on "
+                           "the host (run one beside the fleet, on its own database)")
     return Config(
         path=path,
-        database=database_url(
-            reader.string(section, "watcher.database") or DEFAULT_DATABASE,
-            key="watcher.database",
-            path=path,
-        ),
+        database=database,
         interval=schedule.interval or DEFAULT_INTERVAL,
         schedule=schedule,
         tags_interval=parse_tags_interval(reader, section, "watcher", None)
@@ -163,10 +175,11 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         soak=notify.soak or 0.0,
         templates=notify.templates,
         http=parse_http(reader, raw),
-        instance=parse_instance(reader, section),
+        instance=instance,
+        replicas=replicas,
         ping_url=parse_ping_url(reader, section),
         keep_history=parse_keep_history(reader, section),
-        sources=parse_sources(reader, raw, path),
+        sources=sources,
     )
 
 

@@ -190,7 +190,12 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         *,
         batch_limit: int = 500,
+        lease: tuple[str, float] | None = None,
     ) -> None:
+        """With ``lease`` (a shared replica's name, and seconds), each pass claims its
+        deliveries, so that no other replica sends them meanwhile, and gives them back once
+        their attempts are recorded."""
+        self._lease = lease
         self._store = store
         self._channels = dict(channels)
         self._clock = clock
@@ -219,20 +224,33 @@ class DeliveryWorker:
         while not self._stopping:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            due = await asyncio.to_thread(self._store.due_deliveries, self._clock(),
-                                          limit=self._limit, channel=name)
+            due = await self._due(name)
             if not due:
                 break
             refs = sorted({d.event.ref for d in due})
-            states = await asyncio.to_thread(self._store.load_states, refs,
-                                             include_inactive=True)
-            users = await asyncio.to_thread(self._store.dependents, refs, source_kind="engine")
-            sent = await self._send_channel(name, self._batches(name, due, states, users),
-                                            deadline)
+            try:
+                states = await asyncio.to_thread(self._store.load_states, refs,
+                                                 include_inactive=True)
+                users = await asyncio.to_thread(self._store.dependents, refs,
+                                                source_kind="engine")
+                sent = await self._send_channel(name, self._batches(name, due, states, users),
+                                                deadline)
+            finally:
+                if self._lease is not None:
+                    await asyncio.to_thread(self._store.release_deliveries, self._lease[0],
+                                            [d.id for d in due])
             report.add(sent)
             if len(due) < self._limit or not sent.sent_anything:
                 break
         return report
+
+    async def _due(self, name: str) -> list[Delivery]:
+        if self._lease is None:
+            return await asyncio.to_thread(self._store.due_deliveries, self._clock(),
+                                           limit=self._limit, channel=name)
+        owner, seconds = self._lease
+        return await asyncio.to_thread(self._store.claim_deliveries, owner, self._clock(),
+                                       seconds, limit=self._limit, channel=name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop``, each channel in a loop of its own (a channel that hangs

@@ -29,8 +29,10 @@ from watcher.notify.ping import Pinger
 from watcher.service.clients import LongLivedClient
 from watcher.service.delivery import DeliveryWorker, build_channels
 from watcher.service.engine_watch import EngineWatch
+from watcher.service.fleet import Fleet
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
 from watcher.service.metrics import Metrics
+from watcher.service.report import RoundReport
 from watcher.service.round import check_images
 from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
@@ -104,6 +106,7 @@ class Runtime:
         self.metrics = Metrics(config.instance)
         self._clients = LongLivedClient(observer=self.metrics.observe_request)
         self._pinger = Pinger()
+        self._fleet: Fleet | None = None  # [watcher] replicas = "shared": the fleet's loop
 
     @property
     def config(self) -> Config:
@@ -121,6 +124,13 @@ class Runtime:
         """Migrate and open the database, start delivering the outbox, then schedule the
         rounds (the first ones now, unless ``first_check = "scheduled"``)."""
         self._store = await asyncio.to_thread(open_store, self._config)
+        if self._config.replicas.shared:  # several replicas share the work: service.fleet
+            self._fleet = Fleet(self._config, self._store, metrics=self.metrics,
+                                stop_timeout=self._stop_timeout, on_round=self._fleet_round,
+                                prune_every=self._prune_every, first_prune=self._first_prune)
+            await self._fleet.start()
+            self._scheduler = self._fleet.scheduler
+            return
         self._config = await self._merged(self._file_config)
         self._engines.follow(self._file_config, self._sources_changed)
         self._start_worker(self._config)
@@ -144,6 +154,14 @@ class Runtime:
                 "restart, so the old config keeps running"
             )
         assert self._store is not None
+        if self._fleet is not None:
+            if config.replicas != self._config.replicas:
+                raise WatcherError("[watcher] replicas, lease or claim_batch differ from the "
+                                   "running ones; they need a restart, so the old config "
+                                   "keeps running")
+            await self._fleet.reload(config)
+            self._config = config
+            return
         old_refs = {str(i.ref) for i in self._config.images}
         if config.sources.engines != self._file_config.sources.engines:
             self._engines.follow(config, self._sources_changed)
@@ -164,6 +182,8 @@ class Runtime:
     def overdue(self) -> list[str]:
         """The schedules whose last round ended more than two periods ago (or, never having
         run, whose process started more than two periods ago), described for people."""
+        if self._fleet is not None:
+            return self._fleet.overdue()
         now = time.monotonic()
         late = []
         for job_id, (schedule, _) in self._groups.items():
@@ -178,7 +198,9 @@ class Runtime:
         if self._stopping.is_set():
             return
         wanted = list(images)
-        if wanted:
+        if wanted and self._fleet is not None:
+            self._fleet.request_check(wanted)
+        elif wanted:
             self._launch(wanted, spread=0.0)
 
     def request_pushed(self, pushes: Sequence[Push]) -> list[TrackedImage]:
@@ -195,6 +217,9 @@ class Runtime:
         recorded (waiting at most the stop timeout), then close the client and the store."""
         self._stopping.set()
         await self._engines.stop()
+        if self._fleet is not None:
+            await self._fleet.stop()
+            self._fleet = self._scheduler = None
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
         await self._finish(
@@ -213,6 +238,11 @@ class Runtime:
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
+
+    def _fleet_round(self, report: RoundReport, duration: float) -> None:
+        self.not_started = report.not_started
+        self.last_round = RoundSummary(datetime.now(UTC), duration, len(report.checks),
+                                       report.changed, report.failed)
 
     def _start_worker(self, config: Config) -> None:
         assert self._store is not None

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, case, func, insert, or_, select, update
 
 from watcher.core.changes import CheckDecision, HistoryKind
 from watcher.core.delivery import (
@@ -198,8 +198,11 @@ def due(connection: Connection, now: datetime, limit: int,
 
 
 def next_due(connection: Connection, channel: str | None = None) -> datetime | None:
-    """When the earliest pending delivery becomes due (None: nothing pending)."""
-    due_at = func.coalesce(deliveries.c.next_attempt_at, deliveries.c.not_before)
+    """When the earliest pending delivery becomes due (None: nothing pending); one a shared
+    replica holds is due for the others when its lease expires."""
+    due = func.coalesce(deliveries.c.next_attempt_at, deliveries.c.not_before)
+    due_at = case((deliveries.c.lease_expires_at > due, deliveries.c.lease_expires_at),
+                  else_=due)
     query = select(func.min(due_at)).where(deliveries.c.state == PENDING)
     if channel is not None:
         query = query.where(deliveries.c.channel == channel)

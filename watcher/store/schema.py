@@ -12,6 +12,8 @@ can be built from it and a test can assert that the two never drift apart.
     tag_listings        per repository: when its tags were last listed, and the list's digest
     registry_budgets    per registry: its last stated rate-limit budget and back-offs
     dependents          what uses each image: a container of an engine, a line of a file
+    replicas            per replica sharing the work: its heartbeat and pace
+    image_set_versions  each image set synchronised by shared replicas, numbered
 
 Enums are stored as their string values, mappings as JSON and datetimes as UTC.
 """
@@ -60,6 +62,7 @@ EVENT_ID_LENGTH = 64
 CHANNEL_LENGTH = 128
 ROUND_ID_LENGTH = 64
 STATE_LENGTH = 16
+REPLICA_LENGTH = 128
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -143,6 +146,11 @@ images = Table(
     Column("tags_error", Text),
     Column("acknowledged_same_line", String(TAG_LENGTH)),
     Column("acknowledged_newest", String(TAG_LENGTH)),
+    # Revision 0008: several replicas share the work (what is due, who holds it, until when).
+    Column("next_check_at", UTCDateTime),
+    Column("lease_owner", String(REPLICA_LENGTH)),
+    Column("lease_expires_at", UTCDateTime),
+    Index(None, "active", "next_check_at"),
 )
 
 history = Table(
@@ -205,6 +213,9 @@ deliveries = Table(
     Column("note", Text),
     # The payload to send when it is not the event's own (a net change after a supersede).
     Column("data", JSON),
+    # Revision 0008: the replica sending it, until when.
+    Column("lease_owner", String(REPLICA_LENGTH)),
+    Column("lease_expires_at", UTCDateTime),
     UniqueConstraint("event_id", "channel"),
     Index(None, "state", "not_before"),
     Index(None, "channel", "state"),
@@ -277,4 +288,28 @@ dependents = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_kind", "source_name", "locator", "label", "image_id"),
     Index(None, "image_id"),
+)
+
+# Revision 0008: replicas sharing the work, and the versions of the image set they follow.
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("name", String(REPLICA_LENGTH), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("checks_per_minute", Float, nullable=False),
+    Column("checks", Integer, nullable=False),
+    Column("last_round_at", UTCDateTime),
+    Column("last_round_checks", Integer),
+    Column("config_version", Integer),
+)
+
+image_set_versions = Table(
+    "image_set_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("images", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(REPLICA_LENGTH), nullable=False),
 )

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from watcher.core.changes import (
@@ -26,11 +25,14 @@ from watcher.core.changes import (
 )
 from watcher.core.delivery import Route
 from watcher.errors import StorageError
-from watcher.store import codec, existing, migrate, outbox, recording
+from watcher.store import activation, codec, existing, migrate, outbox, recording
+from watcher.store.activation import SYNC_IMAGES_LOCK
 from watcher.store.delivering import DeliveryMethods
 from watcher.store.engine import advisory_lock, create, mask, reading, writing
+from watcher.store.fleet import FleetMethods
 from watcher.store.guard import storage_errors as _storage_errors
 from watcher.store.housekeeping import HousekeepingMethods
+from watcher.store.leases import LeaseMethods
 from watcher.store.linking import LinkingMethods
 from watcher.store.listings import ListingMethods
 from watcher.store.records import EventState, ImageStatus, StoredEvent
@@ -38,11 +40,10 @@ from watcher.store.schema import events, history, images
 
 # Keeps IN (...) lists well below every database's limit on bound parameters.
 _CHUNK = 500
-# PostgreSQL advisory lock (a fixed key, "watcher" + 1) that writers of the image list share.
-SYNC_IMAGES_LOCK = 0x7761_7463_6865_7201
 
 
-class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods):
+class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods, LeaseMethods,
+            FleetMethods):
     """watcher's database. Open with ``Store.open(url)``; close with ``close()``.
 
     Thread-safe: the engine pools connections, and writes from one process are serialised
@@ -161,19 +162,9 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods
         on PostgreSQL they take turns on an advisory lock, so that lists that differ (a
         replica still on the old config) cannot deadlock; on SQLite the write lock does it.
         """
-        wanted = set(refs)
-        now = _now()
         with self._writing() as connection:
             advisory_lock(connection, SYNC_IMAGES_LOCK)
-            # Only sync_images changes ``active``, and it holds the lock: this stays true.
-            rows = connection.execute(select(images.c.ref, images.c.active))
-            stored = {ref: active for ref, active in rows}
-            _upsert_images(connection, sorted(r for r in wanted if not stored.get(r)), now)
-            gone = sorted(ref for ref, active in stored.items() if active and ref not in wanted)
-            for chunk in _chunks(gone):
-                connection.execute(
-                    update(images).where(images.c.ref.in_(chunk)).values(active=False)
-                )
+            activation.sync_active(connection, set(refs), _now())
 
     @_storage_errors
     def load_state(self, ref: str) -> ImageState | None:
@@ -417,37 +408,6 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _upsert_images(connection: Connection, refs: Sequence[str], now: datetime) -> None:
-    """Insert ``refs`` as active images; one already there is made active again.
-
-    On PostgreSQL and SQLite one INSERT ... ON CONFLICT: a row already active is left as it
-    is, and a ref another transaction (``Store.record``) is inserting meanwhile waits for
-    it, then counts as already there (no unique violation).
-    """
-    if not refs:
-        return
-    name = connection.dialect.name
-    if name in ("postgresql", "sqlite"):
-        upsert = postgresql.insert(images) if name == "postgresql" else sqlite.insert(images)
-        connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[images.c.ref],
-                set_={"active": True},
-                where=images.c.active.is_(False),
-            ),
-            [codec.new_image(ImageState(ref=ref), now) for ref in refs],
-        )
-        return
-    # Another database (untested): no portable upsert.
-    known: set[str] = set()
-    for chunk in _chunks(refs):
-        known.update(connection.scalars(select(images.c.ref).where(images.c.ref.in_(chunk))))
-        connection.execute(update(images).where(images.c.ref.in_(chunk)).values(active=True))
-    new = [codec.new_image(ImageState(ref=ref), now) for ref in refs if ref not in known]
-    if new:
-        connection.execute(insert(images), new)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -1,0 +1,148 @@
+"""A shared replica (a Runtime with ``replicas = "shared"`` on a real PostgreSQL database and
+the real registry) keeps a registry budget that another replica found spent: the images of
+that registry are given back unchecked, due when its window ends, while the others are
+checked; and a replica that joins later with an older config does not bring back what the
+newer one dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import wait_until
+from tests.support.proxy import GatedProxy
+from tests.support.registry import RunningRegistry
+from watcher.config import Config, parse_config
+from watcher.service.runtime import Runtime
+from watcher.store import Heartbeat, RegistryBudget, Store
+
+pytestmark = [pytest.mark.postgres, pytest.mark.registry]
+
+
+def _config(url: str, refs: list[str], hosts: list[str], name: str) -> Config:
+    return parse_config({
+        "watcher": {"database": url, "replicas": "shared", "lease": "3s", "interval": "1h",
+                    "jitter": 0, "instance": name},
+        "registries": [{"host": h, "insecure": True, "retries": 0} for h in hosts],
+        "images": [{"ref": r, "list_tags": False} for r in refs],
+    })
+
+
+def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def test_a_spent_budget_holds_its_registry_fleet_wide(
+    registry_open: RunningRegistry, repository: str, postgres_server: Any,
+) -> None:
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    for n in range(3):
+        registry_open.push.push_image(f"{repository}/i{n}", "1")
+    try:
+        with GatedProxy(registry_open.url, free=10**9) as spent:
+            direct = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(3)]
+            held = [f"{spent.host}/{repository}/i{n}:1" for n in range(3)]
+            window_ends = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=6)
+            with Store.open(url) as store:  # what another replica recorded of that registry
+                store.record_registry_budgets([RegistryBudget(
+                    spent.host, window_ends - timedelta(hours=6), limit=100, remaining=1,
+                    window_seconds=6 * 3600.0)])
+            config = _config(url, direct + held, [registry_open.host, spent.host], "r1")
+
+            async def main() -> None:
+                runtime = Runtime(config)
+                await runtime.start()
+                try:
+                    await asyncio.to_thread(
+                        wait_until, lambda: len(_rows(
+                            url, "SELECT ref FROM images WHERE last_checked_at IS NOT NULL"
+                            " OR next_check_at IS NOT NULL")) == 6,
+                        timeout=30, what="every image checked or put off")
+                finally:
+                    await runtime.stop()
+
+            asyncio.run(main())
+            assert [s for s in spent.seen if "/manifests/" in s.path] == []
+        rows = dict(_rows(url, "SELECT ref, last_checked_at IS NOT NULL FROM images"))
+        assert {ref for ref, checked in rows.items() if checked} == set(direct)
+        put_off = dict(_rows(url, "SELECT ref, next_check_at FROM images"))
+        assert {put_off[ref] for ref in held} == {window_ends}
+    finally:
+        postgres_server.drop_database(name)
+
+
+def test_a_replica_with_an_older_config_does_not_bring_back_what_a_newer_one_dropped(
+    registry_open: RunningRegistry, repository: str, postgres_server: Any,
+) -> None:
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    refs = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(4)]
+    for n in range(4):
+        registry_open.push.push_image(f"{repository}/i{n}", "1")
+    hosts = [registry_open.host]
+    old, new = _config(url, refs[:3], hosts, "old"), _config(url, refs[1:], hosts, "new")
+    try:
+        async def main() -> None:
+            first = Runtime(old)
+            await first.start()  # version 1: i0..i2
+            newer = Runtime(new)
+            await newer.start()  # a new set: version 2, i0 dropped
+            await first.reload(old)  # the old replica re-reads its old file: behind, no write
+            await first.reload(old)  # and again: still behind (it follows version 1)
+            late = Runtime(_config(url, refs[:3], hosts, "late"))
+            await late.start()  # a replica started later with the old file: behind too
+            try:
+                active = {r for (r,) in _rows(url, "SELECT ref FROM images WHERE active")}
+                assert active == set(refs[1:])
+                versions = _rows(url, "SELECT name, config_version FROM replicas ORDER BY name")
+                assert versions == [("late", 1), ("new", 2), ("old", 1)]
+                assert _rows(url, "SELECT max(version) FROM image_set_versions") == [(2,)]
+            finally:
+                for runtime in (late, newer, first):
+                    await runtime.stop()
+
+        asyncio.run(main())
+    finally:
+        postgres_server.drop_database(name)
+
+
+def test_a_replica_restarted_under_its_name_gives_back_the_claims_of_its_previous_life(
+    registry_open: RunningRegistry, repository: str, postgres_server: Any,
+) -> None:
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    refs = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(3)]
+    for n in range(3):
+        registry_open.push.push_image(f"{repository}/i{n}", "1")
+    config = _config(url, refs, [registry_open.host], "r1")
+    try:
+        with Store.open(url) as store:  # r1's previous life claimed everything, then died
+            store.sync_images(refs)
+            now = datetime.now(UTC)
+            assert len(store.claim_due_images("r1", now, 3600.0, 10)) == 3
+            store.heartbeat(Heartbeat("r1", now - timedelta(hours=1), now, 0.0, 0), 3600.0)
+
+        async def main() -> None:
+            runtime = Runtime(config)
+            await runtime.start()  # the same name: its heartbeat would renew those claims
+            try:
+                await asyncio.to_thread(
+                    wait_until, lambda: _rows(url, "SELECT count(*) FROM images WHERE "
+                                                   "last_checked_at IS NOT NULL") == [(3,)],
+                    timeout=30, what="the images of the previous life checked")
+            finally:
+                await runtime.stop()
+
+        asyncio.run(main())
+    finally:
+        postgres_server.drop_database(name)

@@ -1,0 +1,203 @@
+"""Shared replicas' pure rules: the ``replicas`` keys, when an image is due again, when a
+registry's budget is spent fleet-wide, each replica's share of a rate, the image set's
+identity, and `watcher status`'s fleet lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from watcher.config import parse_config
+from watcher.core.schedule import Schedule, parse_cron
+from watcher.errors import ConfigError
+from watcher.registry import Rate, RegistrySettings
+from watcher.service.sharing import (
+    image_set_digest,
+    next_check,
+    reserved_until,
+    shared_settings,
+)
+from watcher.store import RegistryBudget, ReplicaStatus
+from watcher.views.fleet import fleet_document, fleet_lines
+
+PG = "postgresql+psycopg://watcher@db/watcher"
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+def _config(**watcher: object) -> object:
+    return parse_config({"watcher": watcher}, path=Path("/etc/watcher/watcher.toml"))
+
+
+def test_single_is_the_default() -> None:
+    config = parse_config({})
+    assert not config.replicas.shared
+    assert config.replicas.lease == 120.0
+
+
+def test_shared_on_postgresql_with_its_lease_and_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_INSTANCE", "watcher-1")
+    config = parse_config({"watcher": {"database": PG, "replicas": "shared", "lease": "30s",
+                                       "claim_batch": 25}})
+    assert config.replicas.shared
+    assert (config.replicas.lease, config.replicas.claim_batch) == (30.0, 25)
+    assert config.replicas.name == "watcher-1"
+
+
+def test_without_an_instance_name_a_replica_is_named_by_host_and_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHER_INSTANCE", raising=False)
+    monkeypatch.setattr("socket.gethostname", lambda: "node7")
+    monkeypatch.setattr("os.getpid", lambda: 4242)
+    config = parse_config({"watcher": {"database": PG, "replicas": "shared"}})
+    assert config.replicas.name == "node7-4242"
+
+
+def test_shared_on_sqlite_is_refused_naming_file_and_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        _config(replicas="shared")
+    text = str(caught.value)
+    assert "/etc/watcher/watcher.toml" in text
+    assert "watcher.replicas" in text
+    assert "PostgreSQL" in text
+
+
+@pytest.mark.parametrize(("watcher", "key", "words"), [
+    ({"replicas": "many"}, "watcher.replicas", "'many'"),
+    ({"replicas": 3}, "watcher.replicas", "string"),
+    ({"database": PG, "replicas": "shared", "lease": "0.5s"}, "watcher.lease", "at least"),
+    ({"database": PG, "replicas": "shared", "lease": "2h"}, "watcher.lease", ""),
+    ({"database": PG, "replicas": "shared", "claim_batch": 0}, "watcher.claim_batch", ""),
+    ({"database": PG, "replicas": "shared", "claim_batch": 5000}, "watcher.claim_batch", ""),
+])
+def test_bad_replica_settings_are_refused(watcher: dict[str, object], key: str,
+                                          words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _config(**watcher)
+    assert key in str(caught.value)
+    assert words in str(caught.value)
+
+
+def test_an_interval_keeps_its_cadence_from_the_due_time() -> None:
+    every_minute = Schedule(interval=60.0, jitter=0.0)
+    due = NOW - timedelta(seconds=5)  # checked 5 s late: the next one is not pushed later
+    assert next_check(every_minute, "r/a", due, NOW) == due + timedelta(seconds=60)
+
+
+def test_an_interval_fallen_a_whole_interval_behind_restarts_from_now() -> None:
+    every_minute = Schedule(interval=60.0, jitter=0.0)
+    due = NOW - timedelta(seconds=90)
+    assert next_check(every_minute, "r/a", due, NOW) == NOW + timedelta(seconds=60)
+
+
+def test_the_first_check_spreads_repositories_over_the_jitter() -> None:
+    spread = Schedule(interval=3600.0, jitter=300.0)
+    offsets = {next_check(spread, f"r/{n}", None, NOW) - NOW - timedelta(hours=1)
+               for n in range(50)}
+    assert len(offsets) > 5
+    assert all(timedelta(0) <= o < timedelta(seconds=300) for o in offsets)
+    # Stable: the same repository gets the same offset every time.
+    assert next_check(spread, "r/1", None, NOW) == next_check(spread, "r/1", None, NOW)
+
+
+def test_a_cron_schedule_is_due_at_its_next_time() -> None:
+    hourly = Schedule(interval=None, cron=parse_cron("@hourly"), jitter=0.0)
+    assert next_check(hourly, "r/a", NOW, NOW + timedelta(minutes=10)) == NOW + timedelta(hours=1)
+    berlin = Schedule(interval=None, cron=parse_cron("0 9 * * *"), timezone="Europe/Berlin",
+                      jitter=0.0)
+    # 09:00 in Berlin is 08:00 UTC: checked at that very time, it is due the next day.
+    assert next_check(berlin, "r/a", None, NOW) == NOW + timedelta(days=1)
+    assert next_check(berlin, "r/a", None, NOW - timedelta(hours=1)) == NOW
+
+
+def _budget(**values: object) -> RegistryBudget:
+    base: dict[str, object] = {"registry": "docker.io", "observed_at": NOW, "limit": 100,
+                               "remaining": 50, "window_seconds": 21600.0}
+    base.update(values)
+    return RegistryBudget(**base)  # type: ignore[arg-type]
+
+
+def test_a_budget_down_to_the_reserve_holds_every_replica_until_its_window_ends() -> None:
+    assert reserved_until(_budget(remaining=2), 0.02, NOW) == NOW + timedelta(hours=6)
+    assert reserved_until(_budget(remaining=1), 0.02, NOW + timedelta(hours=1)) == \
+        NOW + timedelta(hours=6)
+
+
+@pytest.mark.parametrize("budget", [
+    _budget(remaining=3),                                  # above the reserve
+    _budget(remaining=0, observed_at=NOW - timedelta(hours=7)),  # its window passed
+    _budget(limit=None, remaining=None),                   # no budget stated
+    _budget(remaining=0, window_seconds=None),             # no window: the client decides
+])
+def test_a_budget_not_spent_holds_nobody(budget: RegistryBudget) -> None:
+    assert reserved_until(budget, 0.02, NOW) is None
+
+
+def test_a_registry_that_asked_to_back_off_holds_every_replica() -> None:
+    later = NOW + timedelta(seconds=30)
+    assert reserved_until(_budget(paused_until=later), 0.02, NOW) == later
+
+
+def test_each_live_replica_takes_its_share_of_a_registry_s_rate() -> None:
+    hub = RegistrySettings(host="docker.io", rate=Rate(10, 1.0))
+    free = RegistrySettings(host="ghcr.io")
+    default = RegistrySettings(rate=Rate(6, 60.0))
+    per_host, fallback = shared_settings(({"docker.io": hub, "ghcr.io": free}, default), 4)
+    assert per_host["docker.io"].rate == Rate(2.5, 1.0)
+    assert per_host["ghcr.io"].rate is None
+    assert fallback.rate == Rate(1.5, 60.0)
+    alone = ({"docker.io": hub}, default)
+    assert shared_settings(alone, 1) == alone
+
+
+def test_the_image_set_digest_ignores_order_and_sees_every_ref() -> None:
+    def config(*refs: str) -> object:
+        return parse_config({"images": [{"ref": r} for r in refs]})
+
+    assert image_set_digest(config("a:1", "b:1")) == image_set_digest(config("b:1", "a:1"))
+    assert image_set_digest(config("a:1", "b:1")) != image_set_digest(config("a:1"))
+
+
+def test_the_fleet_as_status_shows_it() -> None:
+    replicas = [
+        ReplicaStatus("watcher-0", NOW - timedelta(hours=1), NOW, True, 12, 840.0, 9000,
+                      NOW - timedelta(minutes=2), 50, 4),
+        ReplicaStatus("watcher-1", NOW - timedelta(hours=2), NOW - timedelta(minutes=10),
+                      False, 0, 0.0, 100, None, None, 3),
+    ]
+    lines = fleet_lines(replicas, 4, NOW)
+    assert lines[0] == "Replicas: 1 alive of 2, image set v4"
+    assert "watcher-0  alive  12 leases  840 checks/min  last round 2m ago (50 checks)" in lines[1]
+    assert "gone (last heartbeat 10m ago)" in lines[2]
+    assert "image set v3 (behind)" in lines[2]
+    document = fleet_document(replicas, 4)
+    assert document["alive"] == 1
+    assert document["replicas"][0]["leases"] == 12
+
+
+def test_watcher_run_refuses_shared_replicas_on_sqlite_without_a_traceback(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+
+    config = tmp_path / "watcher.toml"
+    config.write_text('[watcher]\nreplicas = "shared"\n\n[[images]]\nref = "python:3.12"\n')
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert str(config) in result.output
+    assert "watcher.replicas" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "watcher.db").exists()  # refused before anything was opened
+
+
+def test_shared_replicas_refuse_engine_sources_naming_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"watcher": {"database": PG, "replicas": "shared"},
+                      "sources": {"engine": [{"name": "host",
+                                              "url": "unix:///var/run/docker.sock"}]}},
+                     path=Path("/etc/watcher/watcher.toml"))
+    text = str(caught.value)
+    assert "sources.engine" in text and "/etc/watcher/watcher.toml" in text
+    assert "shared" in text
