@@ -319,7 +319,8 @@ class Runtime:
         round, so the scheduler never starts a group's round twice."""
         if self._stopping.is_set() or job_id not in self._groups:
             return
-        if self._file_config.sources.engines:  # each round sees the containers there are now
+        sources = self._file_config.sources
+        if sources.engines or sources.files:  # each round sees the containers and files now
             await self._sources_changed(job_id)
         group = self._groups.get(job_id)
         if self._stopping.is_set() or group is None:
