@@ -54,6 +54,9 @@ def test_the_batch_arrives_on_stdin_and_the_first_notices_facts_in_the_environme
         "WATCHER_NEW_DIGEST": NEW,
         "WATCHER_TIME": "2026-12-02T14:00:05Z",
         "WATCHER_SUMMARY": "python:3.12-slim points to a new digest",
+        "WATCHER_CLASSES": "",
+        "WATCHER_EXPLANATION": "",
+        "WATCHER_DEPENDENTS": "",
     }
 
 

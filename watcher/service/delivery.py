@@ -41,6 +41,7 @@ from watcher.core.events import (
     describe_event,
     payload_data,
 )
+from watcher.core.rebuild import classes_of, dependent_document, rebuild_line
 from watcher.core.reference import parse_reference
 from watcher.errors import InvalidReference, WatcherError
 from watcher.notify import Batch, Channel, Notice, Outcome, OutcomeKind
@@ -101,9 +102,11 @@ def build_channel(channel: ChannelConfig, templates: Templates) -> Channel:
 
 
 def notice_for(event: Event, state: ImageState | None = None,
-               containers: Sequence[Dependent] = ()) -> Notice:
-    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``, and
-    ``containers`` (host, name, id) when engine sources' containers use the image."""
+               dependents: Sequence[Dependent] = ()) -> Notice:
+    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``;
+    ``classes`` (of a digest change); ``dependents`` (every place that uses the image: the
+    files sources' lines, the engines' containers), and ``containers`` (host, name, id) for
+    the latter. A moved tag's notice says per dependent what to rebuild, in words."""
     try:
         tag = parse_reference(event.ref).tag
     except InvalidReference:
@@ -114,6 +117,18 @@ def notice_for(event: Event, state: ImageState | None = None,
     payload: dict[str, Any] = {**payload_data(event.payload), "tag": tag,
                                "newer_versions": newer}
     details = [describe_event(event.payload)]
+    documents = [dependent_document(d.source_kind, d.source_name, d.locator, d.label,
+                                    d.details) for d in dependents]
+    payload["dependents"] = documents
+    if isinstance(event.payload, DigestChanged):
+        explanation = event.payload.explanation
+        payload["classes"] = classes_of(explanation)
+        newest = state.newer.newest if state is not None else None
+        line = newest if newest and newest != tag else None
+        platforms = [p for p, how in event.payload.changed_platforms.items() if how]
+        details.extend(rebuild_line(d, event.ref, explanation, platforms, line)
+                       for d in documents)
+    containers = [d for d in dependents if d.source_kind == "engine"]
     if containers:
         payload["containers"] = [{"host": c.source_name, "name": c.label, "id": c.locator}
                                  for c in containers]
@@ -231,8 +246,7 @@ class DeliveryWorker:
             try:
                 states = await asyncio.to_thread(self._store.load_states, refs,
                                                  include_inactive=True)
-                users = await asyncio.to_thread(self._store.dependents, refs,
-                                                source_kind="engine")
+                users = await asyncio.to_thread(self._store.dependents, refs)
                 sent = await self._send_channel(name, self._batches(name, due, states, users),
                                                 deadline)
             finally:

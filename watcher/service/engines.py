@@ -60,7 +60,8 @@ class Discovery:
 
     @property
     def errors(self) -> list[WatcherError]:
-        return [r.error for r in (*self.readings, *self.files) if r.error is not None]
+        errors: list[WatcherError] = [r.error for r in self.readings if r.error is not None]
+        return errors + [r.error for r in self.files if r.error is not None]
 
 
 def endpoint_for(source: EngineSourceConfig) -> EngineEndpoint:
@@ -103,10 +104,10 @@ async def discover(
     if not config.sources.engines and not config.sources.files:
         await asyncio.to_thread(store.sync_images, [str(i.ref) for i in config.images])
         return Discovery(config.images)
-    readings, file_readings = await asyncio.gather(
+    engines_read, files_read = await asyncio.gather(
         asyncio.gather(*(read_engine(s) for s in config.sources.engines)),
         (files or FileSources()).read_async(config))
-    readings, file_readings = tuple(readings), tuple(file_readings)
+    readings, file_readings = tuple(engines_read), tuple(files_read)
     kept: dict[str, set[str]] = {}
     for reading in readings:
         if reading.error is not None:
