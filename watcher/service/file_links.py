@@ -12,7 +12,7 @@ images keep their history.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,8 @@ import structlog
 
 from watcher.config import Config, FilesSourceConfig
 from watcher.core.advice import tag_reference
-from watcher.errors import FilesSourceError
+from watcher.core.reference import parse_reference
+from watcher.errors import FilesSourceError, InvalidReference
 from watcher.service.sources import file_source
 from watcher.sources.files import FileDependent, FileScan, FileSource
 from watcher.store import Link
@@ -84,6 +85,7 @@ def file_link(entry: FilesSourceConfig, dependent: FileDependent) -> Link:
     label = f"{dependent.path}:{dependent.line}" + (f" {where}" if where else "")
     details: dict[str, Any] = {
         "path": dependent.path,
+        "source_path": str(entry.path),
         "file": str(entry.path / dependent.path),
         "line": dependent.line,
         "kind": dependent.kind,
@@ -128,5 +130,22 @@ def files_document(readings: Sequence[FilesReading]) -> list[dict[str, Any]]:
     ]
 
 
+def stored_dependent(details: Mapping[str, Any]) -> FileDependent | None:
+    """A link's details back as the place it was read from (None when they are not a files
+    link's, or its reference no longer parses)."""
+    try:
+        image = parse_reference(str(details["reference"]))
+        return FileDependent(
+            image, str(details["path"]), int(details["line"]), str(details["kind"]),
+            str(details["written"]), _text(details.get("stage")), _text(details.get("context")),
+            _text(details.get("builds")), _text(details.get("platform")))
+    except (KeyError, TypeError, ValueError, InvalidReference):
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 __all__ = ["FILES_KIND", "FileSources", "FilesReading", "file_lines", "file_link",
-           "files_document", "read_files"]
+           "files_document", "read_files", "stored_dependent"]
