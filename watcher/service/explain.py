@@ -1,7 +1,8 @@
 """Everything watcher knows about one image, for ``watcher explain``: the stored state, its
 history, pending events and deliveries, its dependents, the registry settings and
-credentials it is asked with, and (unless offline) a live look: its digests now, the repository's tags ranked with
-the orderer's reasons, the precise tag it equals and a rebase target.
+credentials it is asked with, and (unless offline) a live look: its digests now, the
+repository's tags ranked with the orderer's reasons, the precise tag it equals and a
+rebase target.
 """
 
 from __future__ import annotations
