@@ -126,8 +126,10 @@ def notice_for(event: Event, state: ImageState | None = None,
         newest = state.newer.newest if state is not None else None
         line = newest if newest and newest != tag else None
         platforms = [p for p, how in event.payload.changed_platforms.items() if how]
-        details.extend(rebuild_line(d, event.ref, explanation, platforms, line)
-                       for d in documents)
+        for document in documents:  # the words beside the facts, for every channel
+            document["advice"] = rebuild_line(document, event.ref, explanation, platforms,
+                                              line)
+            details.append(document["advice"])
     containers = [d for d in dependents if d.source_kind == "engine"]
     if containers:
         payload["containers"] = [{"host": c.source_name, "name": c.label, "id": c.locator}

@@ -353,7 +353,7 @@ class Runtime:
         group = {str(i.ref) for i in self._groups[job_id][1]} if job_id in self._groups else set()
         added = [i for i in self._config.images if str(i.ref) not in known | group]
         if added:
-            log.info("new images from the engines", added=len(added))
+            log.info("new images from the sources", added=len(added))
             self.request_check(added)
 
     async def _prune_job(self) -> None:
