@@ -74,3 +74,17 @@ def test_links_follow_the_files_and_a_vanished_source_keeps_its_own(tmp_path: Pa
             f"files source {other}: is not a directory; its last links are kept"]
     finally:
         store.close()
+
+
+def test_stored_details_back_as_places_and_odd_ones_left_out() -> None:
+    from watcher.service.file_links import stored_dependent
+
+    good = {"reference": "python:3.12-slim", "path": "app/Dockerfile", "line": 3,
+            "kind": "from", "written": "${BASE}", "stage": "runtime", "context": None}
+    place = stored_dependent(good)
+    assert place is not None
+    assert (str(place.image), place.path, place.line, place.stage, place.written) == (
+        "docker.io/library/python:3.12-slim", "app/Dockerfile", 3, "runtime", "${BASE}")
+    for odd in ({}, {**good, "line": "three"}, {**good, "reference": "UPPER:bad tag"},
+                {"host": "build-host", "name": "web"}, {**good, "line": None}):
+        assert stored_dependent(odd) is None
