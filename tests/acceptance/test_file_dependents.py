@@ -159,6 +159,8 @@ def test_files_are_linked_and_a_moved_base_is_one_notice_naming_every_dependent(
         errors = [line for line in after.stderr.splitlines() if line.startswith("error:")]
         assert errors == [f"error: files source {tmp_path / 'extra'}: does not exist; its "
                           "last links are kept"]
+        assert any(line.startswith("files shop: 6 dependents (2 images), ")
+                   for line in after.stdout.splitlines()), after.stdout
         explained = run("explain", "--config", str(config), "--offline", "--json", python).json
         assert "worker/Dockerfile:2" not in {d["label"] for d in explained["dependents"]}
         assert len(explained["dependents"]) == 4

@@ -1,6 +1,7 @@
 """Engine sources in the daemon: rescanned before each round, and soon after an engine says
 a container was created, started, renamed or destroyed (its events stream), so that a new
-container is tracked within seconds.
+container is tracked within seconds. The files sources are read with them (before each
+round), their scanners kept here so that only the files that changed are read again.
 
 Each engine's events stream is followed by a task of its own, reconnecting with a growing
 delay when the engine goes away; events arriving together cause one rescan
