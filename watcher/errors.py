@@ -12,11 +12,12 @@
     ├── StorageError                  the database cannot be used
     │   └── DatabaseTooNew            the database was migrated by a newer watcher
     ├── DeliveryError                 a delivery cannot be changed as asked (names its id)
-    └── EngineError                   a container engine source failed (names the source)
-        ├── EngineUnavailable         its socket or address does not answer
-        ├── EnginePermissionDenied    the socket exists but this user may not use it
-        ├── EngineTooOld              it speaks an Engine API older than watcher needs
-        └── EngineInvalidResponse     it answered something watcher cannot parse
+    ├── EngineError                   a container engine source failed (names the source)
+    │   ├── EngineUnavailable         its socket or address does not answer
+    │   ├── EnginePermissionDenied    the socket exists but this user may not use it
+    │   ├── EngineTooOld              it speaks an Engine API older than watcher needs
+    │   └── EngineInvalidResponse     it answered something watcher cannot parse
+    └── FilesSourceError              a files source's directory cannot be read (names it)
 
 Lower-level exceptions (httpx, SQLAlchemy) are translated once, at the module boundary,
 with ``raise ... from exc``. A message always says what failed and, where it helps, what to do.
@@ -146,3 +147,14 @@ class EngineTooOld(EngineError):
 
 class EngineInvalidResponse(EngineError):
     """The engine answered something watcher cannot parse."""
+
+
+class FilesSourceError(WatcherError):
+    """A files source (``[[sources.files]]``) could not be read: its directory is gone or
+    unreadable."""
+
+    def __init__(self, message: str, *, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
+        where = source if source == path else f"{source} ({path})"
+        super().__init__(f"files source {where}: {message}; its last links are kept")

@@ -126,7 +126,11 @@ def test_a_moved_base_is_explained_and_its_pinned_dependent_advised(
     assert document["newer"]["rejected"]["3.12.8-slim"]["reason"] == "other-precision"
     assert document["last_change"]["explanation"]["packages"]["count"] == 3
     assert [e["kind"] for e in document["pending_events"]] == ["digest_changed"]
-    assert document["dependents"] is None
+    assert sorted((d["source_kind"], d["path"], d["line"], d["written"])
+                  for d in document["dependents"]) == [
+        ("files", "app/Dockerfile", 2, f"{floating}@{old.digest}"),  # as the last check read it
+        ("files", "worker/Dockerfile", 2, "$BASE"),
+    ]
     text = run("explain", "--config", str(config), str(floating)).stdout
     assert "equals" in text
     assert "3.12.8-slim-bookworm" in text

@@ -295,7 +295,8 @@ def test_a_notice_carries_the_stored_payload_keys_plus_tag_and_newer_versions() 
     state = ImageState(ref=event.ref, newer=NewerVersions("3.12.9", "3.13.1"))
     notice = notice_for(event, state)
     assert dict(notice.payload) == {**payload_data(event.payload), "tag": "3.12",
-                                    "newer_versions": ["3.12.9", "3.13.1"]}
+                                    "newer_versions": ["3.12.9", "3.13.1"],
+                                    "dependents": [], "classes": []}
     assert notice.changed_platforms == ["linux/amd64"]
     assert notice.old_digest == digest("a")
     assert "containers" not in notice.payload
@@ -315,6 +316,9 @@ def test_a_notice_names_the_containers_that_run_the_image() -> None:
         {"host": "build-host", "name": "worker", "id": "id1"},
     ]
     assert "containers: build-host/web, build-host/worker" in notice.details
+    assert [d["label"] for d in notice.payload["dependents"]] == ["web", "worker"]
+    assert "Recreate container `build-host/web`: base `docker.io/library/python:3.12` moved." \
+        in notice.details
 
 
 def test_in_the_daemon_a_hanging_channel_never_holds_back_another_channels_next_round(

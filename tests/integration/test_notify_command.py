@@ -54,7 +54,44 @@ def test_the_batch_arrives_on_stdin_and_the_first_notices_facts_in_the_environme
         "WATCHER_NEW_DIGEST": NEW,
         "WATCHER_TIME": "2026-12-02T14:00:05Z",
         "WATCHER_SUMMARY": "python:3.12-slim points to a new digest",
+        "WATCHER_CLASSES": "",
+        "WATCHER_EXPLANATION": "",
+        "WATCHER_DEPENDENTS": "",
     }
+
+
+def test_the_dependents_classes_and_explanation_are_in_the_environment(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from watcher.core.events import DigestChanged, Event
+    from watcher.service.notices import notice_for
+    from watcher.store import Dependent
+
+    at = datetime(2026, 12, 2, 14, 0, 5, tzinfo=UTC)
+    explanation = {"change": "minor", "classes": ["minor", "rebase"],
+                   "versions": {"NODE_VERSION": ["20.18.0", "20.19.0"]}}
+    moved = Event("e1", "docker.io/library/node:20", at,
+                  DigestChanged(OLD, NEW, {"linux/amd64": "changed"}, explanation))
+    users = [Dependent(moved.ref, "files", "shop", "app/Dockerfile", "app/Dockerfile:4 build",
+                       {"path": "app/Dockerfile", "line": 4, "stage": "build"}, at, at),
+             Dependent(moved.ref, "engine", "build-host", "c0ffee", "web", {}, at, at)]
+    out = tmp_path / "seen.json"
+    channel = CommandChannel([sys.executable, str(_script(tmp_path, RECORDER)), str(out)])
+    outcome = asyncio.run(channel.send(Batch.of([notice_for(moved, None, users)])))
+    assert outcome.kind is OutcomeKind.DELIVERED, outcome
+    seen = json.loads(out.read_text())
+    env = seen["env"]
+    assert env["WATCHER_CLASSES"] == "minor,rebase"
+    assert json.loads(env["WATCHER_EXPLANATION"]) == explanation
+    assert env["WATCHER_DEPENDENTS"].splitlines() == ["shop/app/Dockerfile:4 build",
+                                                      "build-host/web"]
+    (event,) = seen["stdin"]["events"]
+    assert [d["advice"] for d in event["data"]["dependents"]] == [
+        "Rebuild `app/Dockerfile` (stage `build`): base `docker.io/library/node:20` moved; "
+        "Node 20.18.0 -> 20.19.0; linux/amd64.",
+        "Recreate container `build-host/web`: base `docker.io/library/node:20` moved; "
+        "Node 20.18.0 -> 20.19.0; linux/amd64."]
+    assert event["data"]["classes"] == ["minor", "rebase"]
 
 
 def test_arguments_are_passed_as_given_never_through_a_shell(tmp_path: Path) -> None:

@@ -148,6 +148,12 @@ def test_several_email_channels_as_an_array(tmp_path: Path) -> None:
         ('[[notify.command]]\nargv = []\n', "notify.command[0].argv", "is required"),
         ('[[notify.apprise]]\nurl = "nothing"\n', "notify.apprise[0].url", "Apprise URL"),
         ('[notify]\nsoak = "soon"\n', "notify.soak", "not a duration"),
+        ('[[notify.webhook]]\nurl = "https://a.example/"\nclasses = ["security"]\n',
+         "notify.webhook[0].classes", "'security' is not a change class; use rebuild, patch"),
+        ('[[notify.webhook]]\nurl = "https://a.example/"\nclasses = []\n',
+         "notify.webhook[0].classes", "is empty"),
+        ('[[notify.command]]\nargv = ["a"]\nclasses = "major"\n',
+         "notify.command[0].classes", "list"),
         ('[notify]\nchannels = []\n', "notify.channels", "unknown key"),
         ('[notify]\ntemplates = "no-such-dir"\n', "notify.templates", "not a directory"),
         ('[[images]]\nref = "python:3"\nsoak = "forever"\n', "images[0].soak",
@@ -179,3 +185,16 @@ def test_errors_never_carry_the_secret_url_parts(tmp_path: Path) -> None:
         url = "ftp://user:{SECRET}@a.example/?token={SECRET}"
     """)
     assert SECRET not in str(problem)
+
+
+def test_a_channel_subscribes_by_change_class(tmp_path: Path) -> None:
+    config = load(tmp_path, """
+        [[notify.webhook]]
+        url = "https://a.example/hook"
+        classes = ["major", "rebase"]
+        [[notify.command]]
+        argv = ["/bin/true"]
+    """)
+    hook, command = config.channels
+    assert hook.route.classes == frozenset({"major", "rebase"})
+    assert command.route.classes is None

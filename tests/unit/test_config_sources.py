@@ -25,6 +25,11 @@ def test_a_files_source_with_every_key() -> None:
     assert source.build_args == {"BASE_IMAGE": "python:3.12"}
 
 
+def test_a_source_is_named_by_its_path_unless_named() -> None:
+    assert _files({"path": "repos/shop"}).name == "/etc/watcher/repos/shop"
+    assert _files({"path": "repos/shop", "name": "shop"}).name == "shop"
+
+
 def test_defaults_are_left_to_the_scanner() -> None:
     source = _files({"path": "/srv/shop"})
     assert source.include is None
@@ -54,6 +59,15 @@ def test_defaults_are_left_to_the_scanner() -> None:
          "sources.files[0].build_args", "must be a table"),
         ({"sources": {"files": [{"path": "a"}, {"path": "a"}]}}, "sources.files[1].path",
          "listed twice"),
+        ({"sources": {"files": [{"path": "a", "name": "x"}, {"path": "b", "name": "x"}]}},
+         "sources.files[1].name", "listed twice"),
+        ({"sources": {"files": [{"path": "a", "name": " "}]}}, "sources.files[0].name",
+         "printable characters"),
+        ({"sources": {"files": [{"path": "a", "name": "a\nb"}]}}, "sources.files[0].name",
+         "printable characters"),
+        ({"watcher": {"database": "postgresql://w@db/w", "replicas": "shared"},
+          "sources": {"files": [{"path": "a"}]}}, "sources.files",
+         "cannot be used with [watcher] replicas = \"shared\""),
     ],
 )
 def test_bad_sources_name_the_file_and_key(raw: dict[str, object], key: str, words: str) -> None:

@@ -177,3 +177,39 @@ def test_supersede_refuses_events_of_another_kind() -> None:
         supersede_digest([], removed)
     with pytest.raises(ValueError, match="tag_removed"):
         supersede_versions([], removed, [])
+
+
+def explained(n: int, classes: list[str] | None) -> Event:
+    explanation = None if classes is None else {"change": classes[0], "classes": classes}
+    return Event(f"x{n}", REF, T0, DigestChanged(d("a"), d("b"), {}, explanation))
+
+
+@pytest.mark.parametrize(
+    ("classes", "subscribed", "delivered"),
+    [
+        (["patch"], {"patch"}, True),
+        (["patch"], {"major", "minor"}, False),
+        (["patch", "rebase"], {"rebase"}, True),
+        (["rebuild"], {"patch", "minor", "major"}, False),
+        (["pre-release"], {"pre-release"}, True),
+        (None, {"major"}, True),  # unexplained: no class to judge by, never dropped
+    ],
+)
+def test_a_route_with_classes_takes_only_the_digest_changes_of_those_classes(
+    classes: list[str] | None, subscribed: set[str], delivered: bool
+) -> None:
+    route = Route("hook", classes=frozenset(subscribed))
+    assert route.matches(explained(1, classes)) is delivered
+    assert Route("all").matches(explained(1, classes))
+
+
+def test_classes_do_not_filter_other_kinds_and_kinds_still_apply() -> None:
+    route = Route("hook", classes=frozenset({"major"}))
+    assert route.matches(versions(1, "3.13", ("3.13",)))
+    only_changes = Route("hook", kinds=frozenset({EventKind.DIGEST_CHANGED}),
+                         classes=frozenset({"major"}))
+    assert not only_changes.matches(versions(1, "3.13", ("3.13",)))
+    assert only_changes.matches(explained(2, ["major"]))
+    assert [r.channel for r in routes_for(explained(3, ["minor"]), [
+        route, Route("minor", classes=frozenset({"minor", "patch"})), Route("every")])] == [
+        "minor", "every"]

@@ -76,3 +76,17 @@ def test_hostile_values_are_cut_and_never_crash() -> None:
     assert describe_explanation({"versions": "nonsense"}) == "rebuilt on the same versions"
     assert describe_explanation({"versions": {"A_VERSION": [1]}}) == (
         "rebuilt on the same versions")
+
+
+def test_changed_layers_are_counted_the_most_among_the_platforms() -> None:
+    def layered(*layers: str) -> ImageConfig:
+        return ImageConfig("sha256:" + "0" * 64, None, (), MappingProxyType({}),
+                           layers=tuple(f"sha256:{n * 64}" for n in layers))
+
+    found = explain({"linux/amd64": (layered("a", "b", "c", "d"), layered("a", "b", "e", "f")),
+                     "linux/arm64": (layered("a", "b"), layered("a", "c"))})
+    assert found is not None
+    assert found.data()["layers"] == {"changed": 2, "total": 4}
+    unlayered = explain({"": (config(), config())})
+    assert unlayered is not None
+    assert "layers" not in unlayered.data()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support.receivers import NEW, OLD, notice, three
 from watcher.core.retry_after import parse_retry_after
-from watcher.notify import Batch, Outcome, OutcomeKind
+from watcher.notify import Batch, Notice, Outcome, OutcomeKind
 from watcher.notify.errors import ChannelError
 from watcher.notify.redact import clean, redact_url
 from watcher.notify.wording import Templates
@@ -119,3 +119,21 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
 def test_a_missing_template_directory_is_named(tmp_path: Path) -> None:
     with pytest.raises(ChannelError, match="nope"):
         Templates(tmp_path / "nope")
+
+
+def test_the_email_names_each_dependent_and_counts_them() -> None:
+    dependents = [{"source_kind": "files", "source": "shop", "label": "app/Dockerfile:1",
+                   "advice": "Rebuild `app/Dockerfile`: base `python:3.12-slim` moved."},
+                  {"source_kind": "engine", "source": "host", "label": "web",
+                   "advice": "Recreate container `host/web`: base `python:3.12-slim` moved."}]
+    moved = Notice(event_id="e1", kind="digest_changed", image="python:3.12-slim",
+                   time=datetime(2026, 12, 2, tzinfo=UTC), summary="moved",
+                   payload={"dependents": dependents, "classes": ["patch"]},
+                   details=("moved", dependents[0]["advice"], dependents[1]["advice"]))
+    assert moved.classes == ["patch"]
+    assert moved.dependent_labels() == ["shop/app/Dockerfile:1", "host/web"]
+    text = Templates().render("email.txt", Batch.of([moved]))
+    assert "  Rebuild `app/Dockerfile`: base `python:3.12-slim` moved." in text
+    assert "To do: rebuild or recreate the 2 dependents of python:3.12-slim named above." in text
+    body = Templates().render("body.txt", Batch.of([moved]))
+    assert "Recreate container `host/web`" in body

@@ -84,8 +84,10 @@ def test_config_digest_and_image_config() -> None:
     blob = json.dumps({
         "created": "2024-01-01T00:00:00Z", "os": "linux", "architecture": "arm64",
         "config": {"Env": ["A=1"], "Labels": {"org.opencontainers.image.version": "1.2"}},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64, 7]},
     }).encode()
     config = image_config(blob, "sha256:x")
+    assert config.layers == ("sha256:" + "1" * 64,)  # what is not a digest string is left
     assert config.created == "2024-01-01T00:00:00Z"
     assert config.env == ("A=1",)
     assert dict(config.labels) == {"org.opencontainers.image.version": "1.2"}
@@ -94,6 +96,8 @@ def test_config_digest_and_image_config() -> None:
     assert empty.env == ()
     assert dict(empty.labels) == {}
     assert empty.created is None
+    assert empty.layers == ()
+    assert image_config(b'{"config": {}, "rootfs": {"diff_ids": "x"}}', "sha256:w").layers == ()
     with pytest.raises(ManifestError):
         image_config(b'{"config": {"Env": "A=1"}}', "sha256:z")
 

@@ -199,5 +199,6 @@ def test_shared_replicas_refuse_engine_sources_naming_the_key() -> None:
                                               "url": "unix:///var/run/docker.sock"}]}},
                      path=Path("/etc/watcher/watcher.toml"))
     text = str(caught.value)
-    assert "sources.engine" in text and "/etc/watcher/watcher.toml" in text
+    assert "sources.engine" in text
+    assert "/etc/watcher/watcher.toml" in text
     assert "shared" in text

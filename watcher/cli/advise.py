@@ -36,6 +36,8 @@ from watcher.terminal import printable
               help="Apply those changes to the files (atomically, modes kept).")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help="Exit with status 1 when anything is to be done (a CI gate).")
+@click.option("--stored", "stored", is_flag=True,
+              help="Read no file: advise the dependents the last check or round linked.")
 @handle_errors
 def advise(
     paths: tuple[Path, ...],
@@ -48,23 +50,43 @@ def advise(
     show_diff: bool,
     write: bool,
     exit_code: bool,
+    stored: bool,
 ) -> None:
     """Say what to do about each base image the files use: rebuild, update the tag, move a
-    pin that is behind (PATHs, or the config's [[sources.files]])."""
+    pin that is behind (PATHs, or the config's [[sources.files]]; with --stored, or with
+    neither, the dependents the database links)."""
     from watcher.service.advice import advise as advise_sources
-    from watcher.service.advice import planned_rewrites, write_rewrite
+    from watcher.service.advice import advise_stored, planned_rewrites, write_rewrite
     from watcher.views.advice import advice_document, describe_use
 
-    sources = chosen_sources(config_path, paths, include, exclude, build_args)
     config = read_config(config_path, database_url, state_only=True)
+    if stored and paths:
+        raise click.UsageError("--stored reads no file: give no PATH with it")
+    if not paths and not stored and config_path.is_file():
+        stored = not read_config(config_path, database_url).sources.files
+    if stored and (show_diff or write):
+        raise click.UsageError("--diff and --write edit files: give a PATH or configure "
+                               "[[sources.files]], without --stored")
+    sources = [] if stored else chosen_sources(config_path, paths, include, exclude, build_args)
     try:
         store = open_existing_store(config, read_only=True)
     except StorageError as exc:
+        if stored:
+            raise
         click.echo(f"watcher: {printable(exc.message)}; every image is \"not tracked\"",
                    err=True)
         store = None
     try:
-        advised = advise_sources(store, sources)
+        if stored:
+            assert store is not None
+            advised = advise_stored(store)
+            if not advised:
+                raise click.UsageError(
+                    f"no PATH given, and neither {config_path} has [[sources.files]] nor the "
+                    "database links any file: give a directory, or add [[sources.files]] "
+                    "and run `watcher check`")
+        else:
+            advised = advise_sources(store, sources)
     finally:
         if store is not None:
             store.close()

@@ -105,14 +105,15 @@ def check(
     from watcher.service import check_images, images_to_check, open_store
     from watcher.service.delivery import deliver_once
     from watcher.service.engines import Discovery, discover, engine_lines, engines_document
+    from watcher.service.file_links import file_lines, files_document
 
     if logs.level is None:  # the report says what failed; warnings would repeat it
         configure_logging("error", json=logs.json)
     config = read_config(config_path, database_url)
     images = images_to_check(config, refs)
-    if not images and (refs or not config.sources.engines):
-        raise click.UsageError(f"no images to check: add [[images]] or [[sources.engine]] to "
-                               f"{config_path}, or name REFs")
+    if not images and (refs or not (config.sources.engines or config.sources.files)):
+        raise click.UsageError(f"no images to check: add [[images]], [[sources.engine]] or "
+                               f"[[sources.files]] to {config_path}, or name REFs")
     store = open_store(config)
     discovery = Discovery(config.images)
     try:
@@ -146,10 +147,12 @@ def check(
     finally:
         store.close()
     if as_json:
-        print_json({**report_document(report), "engines": engines_document(discovery.readings)})
+        print_json({**report_document(report), "engines": engines_document(discovery.readings),
+                    "files": files_document(discovery.files)})
     else:
         click.echo(render_report(report, colour=use_colour(), show_all=show_all))
-        for line in engine_lines(discovery.readings, skipped=show_all):
+        for line in [*engine_lines(discovery.readings, skipped=show_all),
+                     *file_lines(discovery.files, problems=show_all)]:
             click.echo(printable(line))
     failed = report.failed or discovery.errors
     raise SystemExit(EXIT_PROBLEM if failed else EXIT_OK)

@@ -48,14 +48,15 @@ def run(
     """
     configure_logging(logs.level or "info", json=logs.json)
     config = read_config(config_path, database_url)
-    if not config.images and not config.sources.engines:
-        raise click.UsageError(f"{config_path}: no [[images]] or [[sources.engine]] to watch")
+    if not config.images and not config.sources.engines and not config.sources.files:
+        raise click.UsageError(f"{config_path}: no [[images]], [[sources.engine]] or "
+                               "[[sources.files]] to watch")
     from watcher.daemon import run_daemon  # the scheduler and registry client, only when run
 
     def reload() -> Config:
         new = read_config(config_path, database_url)
-        if not new.images and not new.sources.engines:
-            raise ConfigError("no [[images]] or [[sources.engine]] to watch",
+        if not new.images and not new.sources.engines and not new.sources.files:
+            raise ConfigError("no [[images]], [[sources.engine]] or [[sources.files]] to watch",
                               path=str(config_path))
         return new
 

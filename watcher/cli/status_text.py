@@ -34,10 +34,18 @@ def render_status(
     width: int | None,
     dependents: Mapping[str, Sequence[Dependent]] | None = None,
 ) -> str:
-    """The table, each image's reasons indented below its row; every line fits ``width``."""
+    """The table, each image's reasons indented below its row; every line fits ``width``.
+    When some image has dependents, a ``USED BY`` column counts each image's."""
+    users_of = dependents or {}
+    counted = any(users_of.get(r.item.state.ref) for r in rows)
+    headers = (*HEADERS[:-1], "USED BY", HEADERS[-1]) if counted else HEADERS
+    cells = [row(r.level, r.item, now) for r in rows]
+    if counted:
+        cells = [[*cell[:-1], str(len(users_of.get(r.item.state.ref, ()))), cell[-1]]
+                 for cell, r in zip(cells, rows, strict=True)]
     lines = table_lines(
-        HEADERS,
-        [row(r.level, r.item, now) for r in rows],
+        headers,
+        cells,
         [COLOURS[r.level] for r in rows],
         colour=colour,
         width=width,

@@ -157,6 +157,12 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None) -> Config:
         raise reader.error("sources.engine", "cannot be used with [watcher] replicas = "
                            "\"shared\": engine sources are read by a single watcher on "
                            "the host (run one beside the fleet, on its own database)")
+    if replicas.shared and sources.files:
+        # Each replica would read its own checkout and fight over one shared image set.
+        raise reader.error("sources.files", "cannot be used with [watcher] replicas = "
+                           "\"shared\": files sources are read by a single watcher (run one "
+                           "beside the fleet, on its own database, or list the images in "
+                           "[[images]])")
     return Config(
         path=path,
         database=database,

@@ -21,12 +21,15 @@ from watcher.config.paths import relative_to_config
 from watcher.config.reader import Reader
 from watcher.core.delivery import DEFAULT_RETRY_FOR, Route
 from watcher.core.events import EventKind
+from watcher.core.explain import CLASSES, REBASE
+
+CHANGE_CLASSES = (*CLASSES, REBASE)  # what [[notify.*]] classes may name
 
 MAX_SOAK = 7 * 86400.0
 MAX_RETRY_FOR = 30 * 86400.0
 MAX_CHANNEL_TIMEOUT = 86400.0
 MAX_NAME = 128
-_ROUTE_KEYS = ("name", "events", "images", "grouped", "soak", "retry_for")
+_ROUTE_KEYS = ("name", "events", "images", "classes", "grouped", "soak", "retry_for")
 
 NOTIFY_KEYS = ("soak", "templates", "webhook", "email", "command", "apprise")
 WEBHOOK_KEYS = (*_ROUTE_KEYS, "url", "secret", "secret_env", "secret_file", "headers",
@@ -157,6 +160,16 @@ def _route(reader: Reader, item: Mapping[str, Any], where: str, name: str,
             raise reader.error(f"{where}.events", "is empty: leave it out for every kind")
         kinds = frozenset(EventKind(text) for text in kinds_text)
     images = tuple(reader.string_list(item, f"{where}.images") or ())
+    classes_text = reader.string_list(item, f"{where}.classes")
+    classes: frozenset[str] | None = None
+    if classes_text is not None:
+        for text in classes_text:
+            if text not in CHANGE_CLASSES:
+                raise reader.error(f"{where}.classes", f"{text!r} is not a change class; "
+                                   f"use {', '.join(CHANGE_CLASSES)}")
+        if not classes_text:
+            raise reader.error(f"{where}.classes", "is empty: leave it out for every class")
+        classes = frozenset(classes_text)
     return Route(
         channel=name,
         kinds=kinds,
@@ -164,6 +177,7 @@ def _route(reader: Reader, item: Mapping[str, Any], where: str, name: str,
         soak=soak_window(reader, item, f"{where}.soak", None),
         retry_for=reader.duration(item, f"{where}.retry_for", DEFAULT_RETRY_FOR, MAX_RETRY_FOR),
         grouped=reader.boolean(item, f"{where}.grouped", grouped_default),
+        classes=classes,
     )
 
 

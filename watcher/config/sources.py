@@ -18,7 +18,8 @@ from watcher.config.reader import Reader
 from watcher.core.globs import GlobError, Globs
 
 SOURCES_KEYS = ("files", "engine")
-FILES_KEYS = ("path", "include", "exclude", "build_args")
+FILES_KEYS = ("name", "path", "include", "exclude", "build_args")
+MAX_NAME = 200
 MAX_BUILD_ARGS = 1000
 
 
@@ -31,6 +32,11 @@ class FilesSourceConfig:
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""  # how links, notices and ``watcher status`` call it: the path when not given
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", str(self.path))
 
 
 @dataclass(frozen=True)
@@ -48,15 +54,20 @@ def parse_sources(reader: Reader, raw: Mapping[str, Any], path: Path | None) -> 
         for i, item in enumerate(reader.array_of_tables(section, "sources.files"))
     )
     reader.unique([str(f.path) for f in files], "sources.files", "path")
+    reader.unique([f.name for f in files], "sources.files", "name")
     return SourcesConfig(files=files, engines=parse_engine_sources(reader, section, path))
 
 
 def parse_files_source(
     reader: Reader, table: Mapping[str, Any], where: str, config_path: Path | None
 ) -> FilesSourceConfig:
-    """One ``[[sources.files]]``: ``path`` (relative to the config file), ``include``,
-    ``exclude`` (globs) and ``build_args`` (a table of strings)."""
+    """One ``[[sources.files]]``: ``name`` (optional), ``path`` (relative to the config
+    file), ``include``, ``exclude`` (globs) and ``build_args`` (a table of strings)."""
     reader.keys(table, where, FILES_KEYS)
+    name = reader.string(table, f"{where}.name")
+    if name is not None and (not name.strip() or len(name) > MAX_NAME or not name.isprintable()):
+        raise reader.error(f"{where}.name", f"must be 1 to {MAX_NAME} printable characters "
+                           "(or left out: the path names the source)")
     text = reader.string(table, f"{where}.path")
     if text is None or not text.strip():
         raise reader.error(f"{where}.path", "is required: the directory to read")
@@ -74,7 +85,7 @@ def parse_files_source(
         if not name or not (name[0].isalpha() or name[0] == "_") or not all(
                 c.isalnum() or c == "_" for c in name) or not name.isascii():
             raise reader.error(f"{args_key}.{name}", "is not an ARG name (letters, digits, _)")
-    return FilesSourceConfig(directory, include, exclude, dict(build_args))
+    return FilesSourceConfig(directory, include, exclude, dict(build_args), name or "")
 
 
 def _globs(reader: Reader, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:

@@ -3,7 +3,8 @@
 Pure: the store applies these rules when it records events (one delivery row per event and
 matching route, soak supersede) and the delivery worker when it retries.
 
-- A :class:`Route` is one configured channel's subscription: event kinds and image globs.
+- A :class:`Route` is one configured channel's subscription: event kinds, image globs and
+  change classes.
 - :func:`effective_soak`: the channel's soak window if set, else the image's, else the global.
 - :func:`backoff`: exponential with full jitter, 30 s base, capped at one hour; a
   ``Retry-After`` the channel was given wins when larger.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from watcher.core.events import DigestChanged, Event, EventKind, NewVersion, short_digest
+from watcher.core.rebuild import classes_of
 
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
@@ -33,6 +35,10 @@ class Route:
     ``kinds=None``: every kind. ``images=()``: every image, else fnmatch-style globs matched
     against the canonical reference (``docker.io/library/python:3.12``) and the short form a
     user writes (``python:3.12``). ``soak=None``: the image's or the global soak window.
+    ``classes=None``: every digest change; else only those whose explanation's classes
+    (``rebuild``, ``patch``, ``minor``, ``major``, ``pre-release``, ``rebase``) meet these.
+    A change that could not be explained has no class and is delivered all the same (a
+    moved base is never dropped for want of words); other kinds are not filtered by class.
     """
 
     channel: str
@@ -41,10 +47,15 @@ class Route:
     soak: float | None = None
     retry_for: float = DEFAULT_RETRY_FOR
     grouped: bool = True
+    classes: frozenset[str] | None = None
 
     def matches(self, event: Event) -> bool:
         if self.kinds is not None and event.kind not in self.kinds:
             return False
+        if self.classes is not None and isinstance(event.payload, DigestChanged):
+            found = classes_of(event.payload.explanation)
+            if found and not self.classes.intersection(found):
+                return False
         if not self.images:
             return True
         names = spellings(event.ref)

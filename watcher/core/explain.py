@@ -47,10 +47,13 @@ class Explanation:
     created: tuple[str | None, str | None] = (None, None)
     platforms: tuple[str, ...] = ()
     change: str = "rebuild"
+    layers: tuple[int, int] | None = None  # (changed, total) in the new image, when known
 
     def data(self) -> dict[str, Any]:
         return {
             "change": self.change,
+            **({"layers": {"changed": self.layers[0], "total": self.layers[1]}}
+               if self.layers is not None else {}),
             "versions": {k: list(v) for k, v in self.versions.items()},
             "labels": {k: list(v) for k, v in self.labels.items()},
             "created": list(self.created),
@@ -66,10 +69,15 @@ def explain(configs: Mapping[str, tuple[ImageConfig | None, ImageConfig | None]]
     labels: dict[str, tuple[str | None, str | None]] = {}
     created: tuple[str | None, str | None] = (None, None)
     compared = []
+    layers: tuple[int, int] | None = None
     for platform, (old, new) in sorted(configs.items()):
         if old is None or new is None:
             continue
         compared.append(platform)
+        if new.layers:
+            kept = set(old.layers)
+            count = (sum(1 for layer in new.layers if layer not in kept), len(new.layers))
+            layers = count if layers is None or count[0] > layers[0] else layers
         old_env, new_env = _env(old), _env(new)
         for name in sorted(set(old_env) | set(new_env)):
             if _VERSION_NAME.search(name) and old_env.get(name) != new_env.get(name):
@@ -85,7 +93,7 @@ def explain(configs: Mapping[str, tuple[ImageConfig | None, ImageConfig | None]]
     moved = {**versions, **{k: v for k, v in labels.items()
                             if k == "org.opencontainers.image.version"}}
     return Explanation(versions, labels, created, tuple(p for p in compared if p),
-                       _classify(moved.values()))
+                       _classify(moved.values()), layers)
 
 
 def with_findings(
@@ -156,7 +164,7 @@ def describe_explanation(data: Mapping[str, Any]) -> str:
     if isinstance(versions, Mapping):
         for name, pair in list(versions.items())[:4]:
             if isinstance(pair, list | tuple) and len(pair) == 2:
-                label = _word(str(name))
+                label = version_word(str(name))
                 parts.append(f"{label} {pair[0] or '(none)'} -> {pair[1] or '(none)'}")
     change = str(data.get("change") or "rebuild")
     text = "; ".join(parts) + f" ({change})" if parts else "rebuilt on the same versions"
@@ -172,7 +180,7 @@ def describe_explanation(data: Mapping[str, Any]) -> str:
     return text
 
 
-def _word(name: str) -> str:
+def version_word(name: str) -> str:
     """``PYTHON_VERSION`` -> ``Python``; ``NGINX_VERSION`` -> ``Nginx``."""
     stem = _VERSION_NAME.sub("", name).strip("_")
     return stem.replace("_", " ").title() if stem else name

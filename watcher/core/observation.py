@@ -43,3 +43,4 @@ class ImageConfig:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     os: str | None = None
     architecture: str | None = None
+    layers: tuple[str, ...] = ()  # rootfs.diff_ids: the layers' uncompressed digests

@@ -1,7 +1,8 @@
 """The command channel: run a program (an argument list, never a shell) for each batch.
 
 The batch goes to standard input as JSON (see :meth:`Batch.to_json`); the first notice's key
-facts and the count go in environment variables (:func:`environment`). Exit 0 is delivered;
+facts, the count, and every notice's dependents go in environment variables
+(:func:`environment`). Exit 0 is delivered;
 any other exit is retried, with the first lines of standard error; a command still running at
 the timeout is killed with its whole process group and retried; a missing or non-executable
 program fails for good.
@@ -26,7 +27,8 @@ DRAIN_AFTER_EXIT = 1.0  # seconds to collect what is left in the pipes once the 
 
 
 def environment(batch: Batch) -> dict[str, str]:
-    """The ``WATCHER_*`` variables a command gets (values of the first notice)."""
+    """The ``WATCHER_*`` variables a command gets (values of the first notice; the
+    dependents, one a line, of every notice)."""
     first = batch.first
     return {
         "WATCHER_BATCH_ID": batch.id,
@@ -39,7 +41,15 @@ def environment(batch: Batch) -> dict[str, str]:
         "WATCHER_NEW_DIGEST": first.new_digest or "",
         "WATCHER_TIME": first.iso_time,
         "WATCHER_SUMMARY": first.summary,
+        "WATCHER_CLASSES": ",".join(first.classes),
+        "WATCHER_EXPLANATION": _json_or_empty(first.payload.get("explanation")),
+        "WATCHER_DEPENDENTS": "\n".join(dict.fromkeys(
+            label for notice in batch.notices for label in notice.dependent_labels())),
     }
+
+
+def _json_or_empty(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class CommandChannel:

@@ -8,7 +8,8 @@ stored (``watcher.core.events.payload_data``: one set of keys everywhere) plus `
     new_version     same_line, newest, new (the tags reported for the first time)
     tag_removed     tag_digest (what the tag pointed to)
     first_seen      digest, platforms {platform: digest}
-    every kind      tag, newer_versions
+    every kind      tag, newer_versions, dependents (what uses the image)
+    digest_changed  also explanation (what changed inside), classes (rebuild, patch, ...)
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ class Notice:
         if isinstance(value, Mapping):
             return [str(platform) for platform in value]
         return self.texts("changed_platforms")
+
+    @property
+    def classes(self) -> list[str]:
+        """A digest change's classes (``rebuild``, ``patch``, ..., ``rebase``)."""
+        return self.texts("classes")
+
+    @property
+    def dependents(self) -> list[Mapping[str, JsonValue]]:
+        """What uses the image (``data.dependents``): files sources' lines, containers."""
+        value = self.payload.get("dependents")
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            return [item for item in value if isinstance(item, Mapping)]
+        return []
+
+    def dependent_labels(self) -> list[str]:
+        """``shop/app/Dockerfile:2 runtime``, ``build-host/web``: source and label each."""
+        return [f"{d.get('source')}/{d.get('label')}" for d in self.dependents]
 
     @property
     def iso_time(self) -> str:

@@ -147,6 +147,10 @@ def image_config(body: bytes, digest: str) -> ImageConfig:
     def text(value: object) -> str | None:
         return value if isinstance(value, str) else None
 
+    rootfs = document.get("rootfs")
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    layers = tuple(item for item in diff_ids if isinstance(item, str)) if isinstance(
+        diff_ids, list) else ()
     return ImageConfig(
         digest=digest,
         created=text(document.get("created")),
@@ -154,6 +158,7 @@ def image_config(body: bytes, digest: str) -> ImageConfig:
         labels=MappingProxyType({str(k): str(v) for k, v in labels.items()}),
         os=text(document.get("os")),
         architecture=text(document.get("architecture")),
+        layers=layers,
     )
 
 

@@ -13,6 +13,11 @@
     engines     the engine sources: their containers' images tracked, each container linked
                 as a dependent of its image (``watcher check``)
     engine_watch  the same for the daemon: before each round and on the engines' events
+                (and the files sources' reading, kept between rounds)
+    file_links  the files sources: their bases tracked, each place that uses one linked
+                as a dependent
+    notices     a recorded event as a notice: its dependents and, per dependent, what to
+                rebuild
     clients     the daemon's registry client, kept from round to round
     runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
                 registry client that lives across rounds, the round schedule; the

@@ -16,6 +16,7 @@ from watcher.core.advice import PIN_BEHIND, Advice, advise_use, tag_reference
 from watcher.core.events import DigestChanged, describe_event
 from watcher.core.rewrite import Edit, Rewritten, rewrite, unified_diff
 from watcher.errors import RewriteError
+from watcher.service.file_links import FILES_KIND, stored_dependent
 from watcher.sources.files import FileDependent, FileScan, FileSource
 from watcher.store import Store
 
@@ -47,19 +48,38 @@ class FileRewrite:
 
 def advise(store: Store | None, sources: Iterable[FileSource]) -> list[SourceAdvice]:
     """Scan each source and advise every use found (without a store: all "not tracked")."""
-    scanned = [(source, source.scan()) for source in sources]
+    return _advise(store, [(source.path, source.scan()) for source in sources])
+
+
+def advise_stored(store: Store) -> list[SourceAdvice]:
+    """Advise every use the files sources' links record, as the last ``check`` or round
+    read them: no file is read (they may be on another machine)."""
+    by_source: dict[str, tuple[Path, list[FileDependent]]] = {}
+    for dependents in store.dependents(source_kind=FILES_KIND).values():
+        for stored in dependents:
+            dependent = stored_dependent(stored.details)
+            if dependent is None:
+                continue
+            path = Path(str(stored.details.get("source_path") or stored.source_name))
+            by_source.setdefault(stored.source_name, (path, []))[1].append(dependent)
+    return _advise(store, [(path, FileScan(tuple(found)))
+                           for path, found in by_source.values()])
+
+
+def _advise(store: Store | None, scanned: Sequence[tuple[Path, FileScan]]
+            ) -> list[SourceAdvice]:
     refs = {str(tag_reference(d.image)) for _, scan in scanned for d in scan.dependents}
     states = store.load_states(refs, include_inactive=True) if store is not None else {}
     pending = _pending_changes(store, refs) if store is not None else {}
     result = []
-    for source, scan in scanned:
+    for path, scan in scanned:
         uses = []
         for dependent in sorted(scan.dependents, key=lambda d: (d.path, d.line)):
             ref = str(tag_reference(dependent.image))
             advice = advise_use(dependent.image, dependent.written, states.get(ref),
                                 pending.get(ref))
             uses.append(UseAdvice(dependent, advice))
-        result.append(SourceAdvice(source.path, scan, tuple(uses)))
+        result.append(SourceAdvice(path, scan, tuple(uses)))
     return result
 
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -32,22 +31,13 @@ from watcher.config import (
 )
 from watcher.core.changes import ImageState
 from watcher.core.delivery import Route, backoff
-from watcher.core.events import (
-    DigestChanged,
-    Event,
-    FirstSeen,
-    NewVersion,
-    TagRemoved,
-    describe_event,
-    payload_data,
-)
-from watcher.core.reference import parse_reference
-from watcher.errors import InvalidReference, WatcherError
-from watcher.notify import Batch, Channel, Notice, Outcome, OutcomeKind
+from watcher.errors import WatcherError
+from watcher.notify import Batch, Channel, Outcome, OutcomeKind
 from watcher.notify.command import CommandChannel
 from watcher.notify.email import EmailChannel, Security
 from watcher.notify.webhook import WebhookChannel
 from watcher.notify.wording import Templates
+from watcher.service.notices import notice_for
 from watcher.store import AttemptOutcome, AttemptResult, Delivery, Dependent, Store
 
 log = structlog.get_logger("watcher.delivery")
@@ -98,50 +88,6 @@ def build_channel(channel: ChannelConfig, templates: Templates) -> Channel:
     from watcher.notify.apprise_channel import AppriseChannel  # the optional extra
 
     return AppriseChannel(settings.url, name=name, grouped=grouped, templates=templates)
-
-
-def notice_for(event: Event, state: ImageState | None = None,
-               containers: Sequence[Dependent] = ()) -> Notice:
-    """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``, and
-    ``containers`` (host, name, id) when engine sources' containers use the image."""
-    try:
-        tag = parse_reference(event.ref).tag
-    except InvalidReference:
-        tag = None
-    newer: list[str] = []
-    if state is not None:
-        newer = [t for t in dict.fromkeys((state.newer.same_line, state.newer.newest)) if t]
-    payload: dict[str, Any] = {**payload_data(event.payload), "tag": tag,
-                               "newer_versions": newer}
-    details = [describe_event(event.payload)]
-    if containers:
-        payload["containers"] = [{"host": c.source_name, "name": c.label, "id": c.locator}
-                                 for c in containers]
-        details.append("containers: " + ", ".join(f"{c.source_name}/{c.label}"
-                                                  for c in containers))
-    return Notice(
-        event_id=event.id,
-        kind=event.kind.value,
-        image=event.ref,
-        time=event.created_at,
-        summary=_summary(event),
-        payload=payload,
-        details=tuple(details),
-    )
-
-
-def _summary(event: Event) -> str:
-    match event.payload:
-        case DigestChanged(explanation=explanation):
-            tag = (explanation or {}).get("tag")
-            now = f" (now {tag})" if isinstance(tag, str) and tag else ""
-            return f"{event.ref} points to a new digest{now}"
-        case NewVersion(new=new):
-            return f"{event.ref}: newer tag {', '.join(new)}" if new else f"{event.ref}: newer tag"
-        case TagRemoved():
-            return f"{event.ref}: the tag was removed"
-        case FirstSeen():
-            return f"{event.ref} is watched from now on"
 
 
 @dataclass
@@ -231,8 +177,7 @@ class DeliveryWorker:
             try:
                 states = await asyncio.to_thread(self._store.load_states, refs,
                                                  include_inactive=True)
-                users = await asyncio.to_thread(self._store.dependents, refs,
-                                                source_kind="engine")
+                users = await asyncio.to_thread(self._store.dependents, refs)
                 sent = await self._send_channel(name, self._batches(name, due, states, users),
                                                 deadline)
             finally:

@@ -1,6 +1,7 @@
 """Engine sources in the daemon: rescanned before each round, and soon after an engine says
 a container was created, started, renamed or destroyed (its events stream), so that a new
-container is tracked within seconds.
+container is tracked within seconds. The files sources are read with them (before each
+round), their scanners kept here so that only the files that changed are read again.
 
 Each engine's events stream is followed by a task of its own, reconnecting with a growing
 delay when the engine goes away; events arriving together cause one rescan
@@ -21,6 +22,7 @@ from watcher.config.engines import EngineSourceConfig
 from watcher.errors import EngineError
 from watcher.registry import RegistryClient
 from watcher.service.engines import discover, endpoint_for
+from watcher.service.file_links import FileSources
 from watcher.sources.engine import EngineClient
 from watcher.store import Store
 
@@ -38,12 +40,14 @@ class EngineWatch:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._files = FileSources()  # kept between rounds: only changed files are read again
 
     async def merged(self, file_config: Config, store: Store,
                      client: RegistryClient | None) -> Config:
-        """``file_config`` with its engines' images added, made the active images."""
+        """``file_config`` with its sources' images (engines, files) added, made the active
+        images."""
         async with self._lock:
-            discovery = await discover(file_config, store, client=client)
+            discovery = await discover(file_config, store, client=client, files=self._files)
         return replace(file_config, images=discovery.images)
 
     def follow(self, config: Config, on_change: Callable[[], Awaitable[None]]) -> None:

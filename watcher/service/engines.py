@@ -27,6 +27,7 @@ from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
 from watcher.errors import EngineError, InvalidReference, RegistryError, WatcherError
 from watcher.registry import RegistryClient
+from watcher.service.file_links import FILES_KIND, FileSources, FilesReading
 from watcher.service.registries import registry_settings
 from watcher.sources.engine import EngineEndpoint, EngineScan, scan_engine
 from watcher.store import Dependent, Link, Store
@@ -49,15 +50,18 @@ class EngineReading:
 
 @dataclass(frozen=True)
 class Discovery:
-    """The images to check (the config's, then the engines'), and each engine's reading."""
+    """The images to check (the config's, then the engines', then the files sources'), and
+    each source's reading."""
 
     images: tuple[TrackedImage, ...]
     readings: tuple[EngineReading, ...] = ()
-    added: tuple[str, ...] = field(default=())  # engines' images not in the config
+    added: tuple[str, ...] = field(default=())  # the sources' images not in the config
+    files: tuple[FilesReading, ...] = ()
 
     @property
-    def errors(self) -> list[EngineError]:
-        return [r.error for r in self.readings if r.error is not None]
+    def errors(self) -> list[WatcherError]:
+        errors: list[WatcherError] = [r.error for r in self.readings if r.error is not None]
+        return errors + [r.error for r in self.files if r.error is not None]
 
 
 def endpoint_for(source: EngineSourceConfig) -> EngineEndpoint:
@@ -89,23 +93,43 @@ async def read_engine(source: EngineSourceConfig) -> EngineReading:
 
 
 async def discover(
-    config: Config, store: Store, *, client: RegistryClient | None = None
+    config: Config, store: Store, *, client: RegistryClient | None = None,
+    files: FileSources | None = None,
 ) -> Discovery:
-    """Read every engine of ``config`` at once; make the config's and the engines' images
-    the tracked ones; replace each engine's links. ``client`` reads which image of an index
-    a container runs, when its engine does not say (one is opened when not given)."""
-    if not config.sources.engines:
+    """Read every source of ``config`` (the engines at once, the files sources in a
+    thread); make the config's and the sources' images the tracked ones; replace each
+    source's links. ``client`` reads which image of an index a container runs, when its
+    engine does not say (one is opened when not given). ``files`` keeps the files sources'
+    scanners from one reading to the next (only changed files are read again)."""
+    if not config.sources.engines and not config.sources.files:
         await asyncio.to_thread(store.sync_images, [str(i.ref) for i in config.images])
         return Discovery(config.images)
-    readings = tuple(await asyncio.gather(*(read_engine(s) for s in config.sources.engines)))
+    engines_read, files_read = await asyncio.gather(
+        asyncio.gather(*(read_engine(s) for s in config.sources.engines)),
+        (files or FileSources()).read_async(config))
+    readings, file_readings = tuple(engines_read), tuple(files_read)
     kept: dict[str, set[str]] = {}
     for reading in readings:
         if reading.error is not None:
-            kept[reading.source.name] = await asyncio.to_thread(
+            kept[f"{ENGINE_KIND}/{reading.source.name}"] = await asyncio.to_thread(
                 store.linked_refs, ENGINE_KIND, reading.source.name)
+    for file_reading in file_readings:
+        if file_reading.error is None:
+            kept[f"{FILES_KIND}/{file_reading.source.name}"] = set(file_reading.refs)
+        else:
+            kept[f"{FILES_KIND}/{file_reading.source.name}"] = await asyncio.to_thread(
+                store.linked_refs, FILES_KIND, file_reading.source.name)
     images = merge_images(config.images, readings, kept)
     configured = {str(i.ref) for i in config.images}
     await asyncio.to_thread(store.sync_images, [str(i.ref) for i in images])
+    now = datetime.now(UTC)
+    for file_reading in file_readings:
+        if file_reading.error is None:
+            await asyncio.to_thread(store.replace_links, FILES_KIND, file_reading.source.name,
+                                    list(file_reading.links), now=now)
+    if not config.sources.engines:
+        added = tuple(str(i.ref) for i in images if str(i.ref) not in configured)
+        return Discovery(images, (), added, file_readings)
     previous = await asyncio.to_thread(store.dependents, None, source_kind=ENGINE_KIND)
     known = _known_platform_digests(previous)
     if client is None:
@@ -115,14 +139,13 @@ async def discover(
             await _resolve_platform_digests(own, readings, known)
     else:
         await _resolve_platform_digests(client, readings, known)
-    now = datetime.now(UTC)
     for reading in readings:
         if reading.error is None:
             links = [_link(reading.source.name, w, known) for w in reading.watched]
             await asyncio.to_thread(store.replace_links, ENGINE_KIND, reading.source.name,
                                     links, now=now)
     added = tuple(str(i.ref) for i in images if str(i.ref) not in configured)
-    return Discovery(images, readings, added)
+    return Discovery(images, readings, added, file_readings)
 
 
 def merge_images(
@@ -132,7 +155,9 @@ def merge_images(
 ) -> tuple[TrackedImage, ...]:
     """The config's images, then each image the engines' containers run that the config
     does not list: its platforms are the containers' (or their ``watcher.platforms``
-    label), its tag patterns their labels' (the first container's, by engine and name)."""
+    label), its tag patterns their labels' (the first container's, by engine and name);
+    then the images of ``kept`` (by source: what the files sources use now, the last links
+    of a source that cannot be read), with the defaults."""
     images: dict[str, TrackedImage] = {str(i.ref): i for i in configured}
     found: dict[str, list[WatchedContainer]] = {}
     for reading in readings:

@@ -1,29 +1,28 @@
 """Everything watcher knows about one image, for ``watcher explain``: the stored state, its
-history, pending events and deliveries, the registry settings and credentials it is asked
-with, and (unless offline) a live look: its digests now, the repository's tags ranked with
-the orderer's reasons, the precise tag it equals and a rebase target.
+history, pending events and deliveries, its dependents, the registry settings and
+credentials it is asked with, and (unless offline) a live look: its digests now, the
+repository's tags ranked with the orderer's reasons, the precise tag it equals and a
+rebase target.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from watcher.config import Config, TrackedImage, docker_credentials
 from watcher.core.changes import HistoryEntry, HistoryKind, ImageState
 from watcher.core.observation import ManifestObservation
+from watcher.core.rebuild import dependent_document
 from watcher.core.tags import TagAnswer, rank_tags
 from watcher.core.tags.lines import rebase_targets
 from watcher.errors import ConfigError, RegistryError
 from watcher.registry import RegistryClient
 from watcher.service.inside import precise_tag
 from watcher.service.registries import registry_settings
-from watcher.store import Delivery, Store, StoredEvent
-
-# The dependents of an image, when the store records them: the store method of that name,
-# once it exists, is asked; until then ``dependents`` is None ("not recorded"), never [].
-DEPENDENTS_METHOD = "dependents_of"
+from watcher.store import Delivery, Dependent, Store, StoredEvent
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,30 @@ def stored_facts(store: Store, image: TrackedImage) -> dict[str, Any]:
     ref = str(image.ref)
     history = store.history(ref)
     last = next((e for e in reversed(history) if e.kind is HistoryKind.DIGEST_CHANGED), None)
-    lookup: Callable[[str], list[dict[str, Any]]] | None = getattr(
-        store, DEPENDENTS_METHOD, None)
     return {
         "state": store.load_state(ref),
         "history": history,
         "last_change": last,
         "events": store.events(ref),
         "deliveries": [d for d in store.deliveries(ref=ref, states=("pending",))],
-        "dependents": lookup(ref) if lookup is not None else None,
+        "dependents": [dependent_facts(d) for d in store.dependents([ref]).get(ref, [])],
     }
+
+
+def dependent_facts(dependent: Dependent) -> dict[str, Any]:
+    """One dependent as ``explain`` shows it: what and where (as notices carry it), the
+    link's details, and when its source first and last reported it."""
+    return {
+        **dependent_document(dependent.source_kind, dependent.source_name, dependent.locator,
+                             dependent.label, dependent.details),
+        "details": dict(dependent.details),
+        "first_seen_at": iso(dependent.first_seen_at),
+        "last_seen_at": iso(dependent.last_seen_at),
+    }
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def live_facts(config: Config, image: TrackedImage) -> dict[str, Any]:

@@ -319,7 +319,8 @@ class Runtime:
         round, so the scheduler never starts a group's round twice."""
         if self._stopping.is_set() or job_id not in self._groups:
             return
-        if self._file_config.sources.engines:  # each round sees the containers there are now
+        sources = self._file_config.sources
+        if sources.engines or sources.files:  # each round sees the containers and files now
             await self._sources_changed(job_id)
         group = self._groups.get(job_id)
         if self._stopping.is_set() or group is None:
@@ -352,7 +353,7 @@ class Runtime:
         group = {str(i.ref) for i in self._groups[job_id][1]} if job_id in self._groups else set()
         added = [i for i in self._config.images if str(i.ref) not in known | group]
         if added:
-            log.info("new images from the engines", added=len(added))
+            log.info("new images from the sources", added=len(added))
             self.request_check(added)
 
     async def _prune_job(self) -> None:

@@ -54,6 +54,7 @@ class FileDependent:
     stage: str | None = None  # the Dockerfile stage ("runtime", or "stage 2" unnamed)
     context: str | None = None  # compose service or Kubernetes workload and container
     builds: str | None = None   # the image this file builds, when a compose file names it
+    platform: str | None = None  # the FROM's --platform, as written
 
     @property
     def pinned(self) -> bool:
@@ -77,6 +78,7 @@ class FileScan:
     problems: tuple[FileProblem, ...] = ()
     files_read: int = 0        # read (again) in this scan
     files_unchanged: int = 0   # taken from the last scan
+    error: str | None = None   # the directory itself could not be read: nothing was scanned
 
 
 def classify(name: str) -> str:
@@ -119,7 +121,13 @@ class FileSource:
         root = self.path
         if not root.is_dir():
             reason = "does not exist" if not root.exists() else "is not a directory"
-            return FileScan(problems=(FileProblem(str(root), 0, reason),))
+            return FileScan(problems=(FileProblem(str(root), 0, reason),), error=reason)
+        try:
+            with os.scandir(root):
+                pass
+        except OSError as exc:  # os.walk would skip it silently, as if it were empty
+            reason = f"cannot be read: {exc.strerror or exc}"
+            return FileScan(problems=(FileProblem(str(root), 0, reason),), error=reason)
         dependents: list[FileDependent] = []
         problems: list[FileProblem] = []
         counts = [0, 0]
@@ -235,6 +243,7 @@ def _read_file(
             dependents.append(FileDependent(
                 use.image, rel, use.line, str(use.kind), use.written, stage,
                 f"service {build.service}" if build else None, build.image if build else None,
+                use.platform,
             ))
     else:
         scan = scan_compose(text, args) if kind == FileKind.COMPOSE else scan_kubernetes(

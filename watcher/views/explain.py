@@ -3,7 +3,7 @@ about one image, and its text rendering's lines."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from watcher.config import TrackedImage
@@ -150,9 +150,18 @@ def explain_lines(document: dict[str, Any]) -> list[tuple[str, str]]:
                                  f"{delivery['attempts']} attempts"))
     dependents = document["dependents"]
     rows.append(("dependents", "not recorded" if dependents is None else str(len(dependents))))
+    for dependent in dependents or ():
+        rows.append(("dependent", dependent_line(dependent)))
     for problem in document["problems"]:
         rows.append(("problem", problem))
     return rows
+
+
+def dependent_line(dependent: Mapping[str, Any]) -> str:
+    """``files shop: app/Dockerfile:3 runtime (python:3.12-slim@sha256:...)``."""
+    written = dependent.get("written")
+    return (f"{dependent.get('source_kind')} {dependent.get('source')}: "
+            f"{dependent.get('label')}" + (f" ({written})" if written else ""))
 
 
 def _iso(value: Any) -> str | None:

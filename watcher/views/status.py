@@ -86,12 +86,15 @@ def status_document(
 ) -> dict[str, Any]:
     """The images, the summary, and (with ``deliveries``: the store's counts per channel and
     state) every channel's deliveries counted by state. With ``dependents``, each image
-    lists what uses it (the containers of engine sources)."""
+    lists what uses it (the files sources' lines, the engine sources' containers) and
+    counts it."""
     users = dependents or {}
     return {
-        "images": [{**image_document(row), "dependents": [
-            dependent_document(d) for d in users.get(row.item.state.ref, ())]}
-            if dependents is not None else image_document(row) for row in rows],
+        "images": [{**image_document(row),
+                    "dependent_count": len(users.get(row.item.state.ref, ())),
+                    "dependents": [dependent_document(d)
+                                   for d in users.get(row.item.state.ref, ())]}
+                   if dependents is not None else image_document(row) for row in rows],
         "summary": {a.value: sum(1 for row in rows if row.level is a) for a in Attention},
         "deliveries": counts_document(deliveries or {}),
     }
