@@ -7,8 +7,8 @@ registry, and a check starts only when it gets one of its registry's slots); a r
 tags are listed once per round for all its images, and ranked again only when the list, the
 tag, the tag policy or the ranking rules changed (the fingerprint); "not found" answers wait
 for the round's end; anything unexpected fails one image, not the round. One writer task
-applies the decisions to the database in the order they arrive, each image in its own
-transaction, decided against the state stored at that moment.
+applies the decisions to the database in the order they arrive, a batch per transaction
+(group commit), each decided against the state stored at that moment.
 """
 
 from __future__ import annotations
@@ -48,13 +48,14 @@ from watcher.registry import RegistryClient
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
 from watcher.service.summary import log_round
-from watcher.store import RegistryBudget, Store, TagListing
+from watcher.store import Recording, RegistryBudget, Store, TagListing
 
 log = structlog.get_logger("watcher.service")
 
 Clock = Callable[[], datetime]
 EXPLAIN_PLATFORMS = 4  # configs compared per change, at most (2 small blobs each)
 Progress = Callable[[ImageCheck], None]
+WRITE_BATCH = 500  # checks recorded per transaction, at most
 
 
 def utcnow() -> datetime:
@@ -167,21 +168,53 @@ class CheckRound:
         )
 
     async def _write(self, queue: asyncio.Queue[_Pending | None]) -> None:
-        """The one writer: records each image's decision in its own transaction, in order.
+        """The one writer: records the decisions in the order they arrive, a batch of them
+        per transaction (group commit: whatever arrived while the last batch was written,
+        up to ``WRITE_BATCH``), so a crash loses at most the batch in flight.
 
-        The decision is made inside that transaction, against the state stored at that
+        Each decision is made inside that transaction, against the state stored at that
         moment: another process may have recorded a check of the same image meanwhile.
         """
-        while (item := await queue.get()) is not None:
-            check = await asyncio.to_thread(self._record, item)
-            _log_check(check)
-            item.done.set_result(check)
-            if self._progress is not None:
-                self._progress(check)
+        finished = False
+        while not finished:
+            item = await queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < WRITE_BATCH and not queue.empty():
+                more = queue.get_nowait()
+                if more is None:
+                    finished = True
+                    break
+                batch.append(more)
+            checks = await asyncio.to_thread(self._record, batch)
+            for pending, check in zip(batch, checks, strict=True):
+                _log_check(check)
+                pending.done.set_result(check)
+                if self._progress is not None:
+                    self._progress(check)
 
-    def _record(self, item: _Pending) -> ImageCheck:
-        ref, observation, policy = str(item.image.ref), item.observation, watch_policy(item.image)
+    def _record(self, batch: Sequence[_Pending]) -> list[ImageCheck]:
         stored: list[ImageState] = []
+        recordings = [self._recording(item, stored) for item in batch]
+        decisions = self._store.record_many(recordings, routes=self._routes,
+                                            round_id=self.round_id)
+        checks = []
+        for item, against, decision in zip(batch, stored, decisions, strict=True):
+            if decision is None:
+                log.info("newer check recorded meanwhile; this one is dropped",
+                         image=str(item.image.ref))
+                unchanged = CheckDecision(CheckState.UNCHANGED, against)
+                checks.append(ImageCheck(item.image, against, item.observation, unchanged,
+                                         superseded=True))
+            else:
+                checks.append(ImageCheck(item.image, against, item.observation, decision))
+        return checks
+
+    def _recording(self, item: _Pending, stored: list[ImageState]) -> Recording:
+        """What the store needs to record ``item``; the state it is decided against is
+        appended to ``stored``."""
+        observation, policy = item.observation, watch_policy(item.image)
 
         def decide_now(state: ImageState) -> CheckDecision | None:
             stored.append(state)
@@ -192,20 +225,12 @@ class CheckRound:
             except Exception as exc:
                 # Anything the typed errors do not cover fails this image only: the rest of
                 # the round goes on, and it keeps its last good state like any failed check.
-                log.exception("check failed unexpectedly", image=ref)
+                log.exception("check failed unexpectedly", image=str(item.image.ref))
                 failed = Observation(observation.checked_at, error=_unexpected(item.image.ref, exc))
                 return decide(state, failed, policy)
 
         soak = self._soak if item.image.soak is None else item.image.soak
-        decision = self._store.record(ref, decide_now, routes=self._routes,
-                                      round_id=self.round_id, soak=soak,
-                                      now=observation.checked_at)
-        (against,) = stored
-        if decision is None:
-            log.info("newer check recorded meanwhile; this one is dropped", image=ref)
-            unchanged = CheckDecision(CheckState.UNCHANGED, against)
-            return ImageCheck(item.image, against, observation, unchanged, superseded=True)
-        return ImageCheck(item.image, against, observation, decision)
+        return Recording(str(item.image.ref), decide_now, soak=soak, now=observation.checked_at)
 
     async def _check(
         self,

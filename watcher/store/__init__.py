@@ -1,6 +1,7 @@
 """Storage: watcher's state, history and events in SQLite or PostgreSQL (SQLAlchemy, Alembic).
 
 Store          the API the check service and the CLI use
+Recording      one check to record (``Store.record_many``: several in one transaction)
 ImageStatus    an image and its pending events, for ``watcher status``
 StoredEvent    a core Event as recorded, with when a user acknowledged it
 EventState     pending until acknowledged
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from watcher.store.engine import mask as mask_url
 from watcher.store.listings import RegistryBudget, TagListing
+from watcher.store.recording import Recording
 from watcher.store.records import (
     AttemptOutcome,
     AttemptResult,
@@ -37,6 +39,7 @@ __all__ = [
     "EventState",
     "ImageStatus",
     "PruneCounts",
+    "Recording",
     "RegistryBudget",
     "Store",
     "StoredEvent",

@@ -1,24 +1,65 @@
 """Writing one check's decision: the image row, its history rows and its new events.
 
-Called inside a write transaction that already holds the image's row (``Store.record``,
-``Store.apply``); nothing here commits.
+Called inside a write transaction (``Store.record``, ``Store.record_many``, ``Store.apply``);
+nothing here commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Insert, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from watcher.core.changes import CheckDecision, Event
-from watcher.store import codec
+from watcher.core.changes import CheckDecision, Event, ImageState
+from watcher.core.delivery import Route
+from watcher.store import codec, outbox
 from watcher.store.schema import events, history, images
+
+_LOCKED = codec.STATE.add_columns(images.c.id).with_for_update()
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One check to record: ``decide`` gets the image's state as stored (an empty one for
+    an image never stored) and returns the decision, or None to record nothing. ``soak`` is
+    the image's soak window in seconds; ``now`` the check's time."""
+
+    ref: str
+    decide: Callable[[ImageState], CheckDecision | None]
+    soak: float = 0.0
+    now: datetime | None = None
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def record_in(
+    connection: Connection, item: Recording, *, routes: Sequence[Route], round_id: str
+) -> CheckDecision | None:
+    """Lock the image's row (creating it first if needed), decide against it, write the
+    decision and its deliveries; see ``Store.record``."""
+    ref = item.ref
+    locked = _LOCKED.where(images.c.ref == ref)
+    row = connection.execute(locked).first()
+    if row is None:
+        new = codec.new_image(ImageState(ref=ref), now())
+        connection.execute(insert_new_images(connection), [new])
+        row = connection.execute(locked).one()
+    current = codec.image_state(row)
+    decision = item.decide(current)
+    if decision is None:
+        return None
+    check_rows(decision)
+    if decision.image.ref != ref:
+        raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
+    image_id, written = write(connection, decision, (row[-1], current.changes))
+    outbox.add(connection, image_id, decision, written, routes=routes, round_id=round_id,
+               soak=item.soak, now=item.now or now())
+    return decision
 
 
 def check_rows(decision: CheckDecision) -> None:
@@ -79,6 +120,8 @@ def insert_new_images(connection: Connection) -> Insert:
     On PostgreSQL the insert waits for that transaction and then does nothing; the row it
     committed is used instead of failing on the unique ``ref``.
     """
+    from sqlalchemy.dialects import postgresql, sqlite
+
     name = connection.dialect.name
     if name == "postgresql":
         return postgresql.insert(images).on_conflict_do_nothing(index_elements=["ref"])
