@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
-
 from watcher.config import (
     AppriseSettings,
     ChannelConfig,
@@ -43,6 +41,7 @@ from watcher.core.events import (
 )
 from watcher.core.reference import parse_reference
 from watcher.errors import InvalidReference, WatcherError
+from watcher.logs import get_logger
 from watcher.notify import Batch, Channel, Notice, Outcome, OutcomeKind
 from watcher.notify.command import CommandChannel
 from watcher.notify.email import EmailChannel, Security
@@ -50,7 +49,7 @@ from watcher.notify.webhook import WebhookChannel
 from watcher.notify.wording import Templates
 from watcher.store import AttemptOutcome, AttemptResult, Delivery, Store
 
-log = structlog.get_logger("watcher.delivery")
+log = get_logger("watcher.delivery")
 
 Clock = Callable[[], datetime]
 DEFAULT_DELIVER_TIMEOUT = 30.0

@@ -23,8 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 from watcher.config import Config, TrackedImage
 from watcher.core.changes import (
     CheckDecision,
@@ -44,13 +42,14 @@ from watcher.core.round import RoundItem, registry_failed, tracked, vanished_reg
 from watcher.core.schedule import slot_offset
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
 from watcher.errors import NotFound, RegistryError
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
 from watcher.service.summary import log_round
 from watcher.store import Recording, RegistryBudget, Store, TagListing
 
-log = structlog.get_logger("watcher.service")
+log = get_logger("watcher.service")
 
 Clock = Callable[[], datetime]
 EXPLAIN_PLATFORMS = 4  # configs compared per change, at most (2 small blobs each)
