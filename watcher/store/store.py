@@ -272,11 +272,8 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods):
         if not recordings:
             return []
         with self._writing() as connection:
-            return [
-                recording.record_in(connection, item, routes=routes,
-                                    round_id=round_id or uuid.uuid4().hex)
-                for item in recordings
-            ]
+            return recording.record_batch(connection, recordings, routes=routes,
+                                          round_id=round_id or uuid.uuid4().hex)
 
     # -- reading ----------------------------------------------------------------------------
 
