@@ -285,6 +285,10 @@ class CheckRound:
         if problem is not None:
             return Observation(self._clock(), error=f"{ref} on {ref.registry}: {problem}")
         known = _known_manifest(previous)
+        if image.list_tags and ref.tag is not None and not self._listed_recently(image, previous):
+            # The repository's listing goes out beside the manifest request, not after it:
+            # far from the registry that is one round trip per check instead of two.
+            self._list_tags_soon(ref)
         try:
             manifest = await self._client.resolve(ref, known=known)
         except NotFound as exc:
@@ -386,10 +390,18 @@ class CheckRound:
     async def _list_tags(self, ref: ImageReference) -> tuple[list[str], str]:
         """One tag listing per repository per round, shared by every image of it, with a
         digest of the list (computed once: a repository may have thousands of tags)."""
+        return await asyncio.shield(self._list_tags_soon(ref))
+
+    def _list_tags_soon(self, ref: ImageReference) -> asyncio.Task[tuple[list[str], str]]:
+        """The repository's listing task, started if it was not yet."""
         key = (ref.registry, ref.repository)
-        if key not in self._tag_lists:
-            self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
-        return await asyncio.shield(self._tag_lists[key])
+        task = self._tag_lists.get(key)
+        if task is None:
+            task = self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
+            # Started early, it may end with no image waiting for it (their manifest
+            # requests failed): its failure is then theirs to report, not asyncio's.
+            task.add_done_callback(_retrieved)
+        return task
 
     async def _fetch_tag_list(self, ref: ImageReference) -> tuple[list[str], str]:
         listed_at = self._clock()
@@ -427,6 +439,11 @@ def _registry_vanished(pending: Sequence[_Pending], held: Sequence[_Pending]) ->
             item = replace(item, observation=registry_failed(items[id(item)], vanished[host]))
         result.append(item)
     return result
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:
