@@ -128,6 +128,7 @@ class CheckRound:
         self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
         self._tags_interval = None if list_tags else tags_interval
         self._listings: dict[tuple[str, str], TagListing] = {}
+        self._unrecorded: list[TagListing] = []  # listings the writer has yet to record
         self._spread = spread
         self._routes = tuple(routes)
         self._soak = soak
@@ -161,6 +162,9 @@ class CheckRound:
         finally:
             await queue.put(None)
             await writer
+            if self._unrecorded:
+                listings, self._unrecorded = self._unrecorded, []
+                await asyncio.to_thread(self._store.record_tag_listings, listings)
         started = [p for p in pending if p is not None]
         return RoundReport(
             tuple(p.done.result() for p in started), not_started=len(pending) - len(started)
@@ -186,14 +190,21 @@ class CheckRound:
                     finished = True
                     break
                 batch.append(more)
-            checks = await asyncio.to_thread(self._record, batch)
+            listings, self._unrecorded = self._unrecorded, []
+            checks = await asyncio.to_thread(self._record, batch, listings)
             for pending, check in zip(batch, checks, strict=True):
                 _log_check(check)
                 pending.done.set_result(check)
                 if self._progress is not None:
                     self._progress(check)
 
-    def _record(self, batch: Sequence[_Pending]) -> list[ImageCheck]:
+    def _record(
+        self, batch: Sequence[_Pending], listings: Sequence[TagListing] = ()
+    ) -> list[ImageCheck]:
+        """Record the batch; first the tag listings made since the last one (with the same
+        thread hop, in a transaction of their own)."""
+        if listings:
+            self._store.record_tag_listings(listings)
         stored: list[ImageState] = []
         recordings = [self._recording(item, stored) for item in batch]
         decisions = self._store.record_many(recordings, routes=self._routes,
@@ -409,7 +420,7 @@ class CheckRound:
         digest = hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
         listing = TagListing(ref.registry, ref.repository, listed_at, digest, len(tags))
         self._listings[(ref.registry, ref.repository)] = listing
-        await asyncio.to_thread(self._store.record_tag_listing, listing)
+        self._unrecorded.append(listing)  # recorded by the writer: one transaction for many
         return tags, digest
 
 
