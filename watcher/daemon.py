@@ -22,11 +22,12 @@ import structlog
 
 from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.logs import get_logger
 from watcher.service.runtime import DEFAULT_STOP_TIMEOUT, Runtime
 from watcher.store.engine import mask
 from watcher.web.server import HttpServer
 
-log = structlog.get_logger("watcher.daemon")
+log = get_logger("watcher.daemon")
 
 
 def run_daemon(

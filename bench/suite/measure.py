@@ -20,6 +20,19 @@ import aiohttp
 from watcher.registry.client import ACCEPT_MANIFESTS
 
 WATCHER = str(Path(sys.executable).with_name("watcher"))
+# watcher as installed runs from bytecode (pip compiles it; an editable install writes
+# __pycache__ on first use): a PYTHONDONTWRITEBYTECODE in the caller's environment would
+# recompile every module of every child instead. ``compile_watcher`` writes it up front.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def compile_watcher() -> None:
+    """Byte-compile the watcher package, as installing it does."""
+    import compileall
+
+    import watcher
+
+    compileall.compile_dir(str(Path(watcher.__file__).parent), quiet=1)
 
 
 # -- the ceiling: a bare aiohttp HEAD loop -------------------------------------------------------
@@ -64,7 +77,7 @@ def run_watcher(args: Sequence[str], *, stdout: int | None = subprocess.DEVNULL)
     """Run ``watcher ARGS`` to the end; its wall time and its own rusage."""
     started = time.perf_counter()
     process = subprocess.Popen([WATCHER, *args], stdout=stdout, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, env=CHILD_ENV)
     assert process.stderr is not None
     errors = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -115,7 +128,7 @@ def run_daemon(config: Path, rounds: int, budget: float) -> DaemonRun:
     started = time.perf_counter()
     process = subprocess.Popen([WATCHER, "--log-json", "--log-level", "info", "run",
                                 "--config", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=CHILD_ENV)
     assert process.stderr is not None
     rss: list[int] = []
     peak = 0

@@ -50,9 +50,11 @@ class Results:
         self.load.append((when, os.getloadavg()))
 
     def met_at_least(self, what: str, target: float, measured: float, unit: str,
-                     shown: str = "") -> None:
+                     shown: str = "", why: str = "") -> None:
+        """``why``: what the figure is spent on, shown when the target is missed."""
         verdict = ("met" if measured >= target else
-                   f"missed by {target - measured:.2f}{unit} ({measured / target:.0%} of it)")
+                   f"missed by {target - measured:.2f}{unit} ({measured / target:.0%} of it)"
+                   + (f"; {why}" if why else ""))
         self.targets.append(Target(what, f">= {target:g}{unit}", shown or f"{measured:.2f}{unit}",
                                    verdict))
 
@@ -61,10 +63,13 @@ class Results:
         self.targets.append(Target(what, f"= {target:.2f}", shown or f"{measured:.2f}", verdict))
 
     def met_at_most(self, what: str, target: float, measured: float, unit: str,
-                    shown: str = "") -> None:
+                    shown: str = "", why: str = "") -> None:
+        """``why``: what the figure is spent on, shown when the target is missed."""
         verdict = "met" if measured <= target else f"missed by {measured - target:.3g}{unit}"
         if measured > target > 0:
             verdict += f" ({measured / target:.2f} times the goal)"
+        if measured > target and why:
+            verdict += f"; {why}"
         self.targets.append(Target(what, f"<= {target:g}{unit}", shown or f"{measured:.3g}{unit}",
                                    verdict))
 

@@ -64,7 +64,8 @@ def write_config(
 @dataclass
 class MovedFleet:
     """Many images checked once (the baseline), then every tag moved: the next round has a
-    change to record for each, one image at a time (``max_concurrency = 1``)."""
+    change to record for each, one image at a time (``max_concurrency = 1``) unless told
+    otherwise."""
 
     old: dict[str, str]  # ref -> digest at the baseline
     new: dict[str, str]  # ref -> digest the tag points to now
@@ -73,7 +74,8 @@ class MovedFleet:
 
 
 def moved_fleet(
-    registry: RunningRegistry, repository: str, tmp_path: Path, count: int
+    registry: RunningRegistry, repository: str, tmp_path: Path, count: int,
+    concurrency: int = 1,
 ) -> MovedFleet:
     push = registry.push
     repositories = [f"{repository}/img{i}" for i in range(count)]
@@ -84,7 +86,7 @@ def moved_fleet(
         registry,
         [{"ref": ref, "list_tags": False} for ref in old],
         database=f"sqlite:///{database}",
-        extra_registry="max_concurrency = 1",
+        extra_registry=f"max_concurrency = {concurrency}",
     )
     assert run("check", "--config", str(config)).exit_code == 0
     new = {str(registry.ref(r, "1.0")): push.move_tag(r, "1.0") for r in repositories}

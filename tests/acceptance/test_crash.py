@@ -48,10 +48,17 @@ def _integrity(db: Path) -> str:
 
 
 @pytest.mark.registry
+@pytest.mark.parametrize(
+    "concurrency",
+    # One check at a time: a batch per check. Eight at once: the writer records batches of
+    # several checks per transaction (group commit), killed with a batch in flight.
+    [1, 8],
+    ids=["one-at-a-time", "batched"],
+)
 def test_kill_9_mid_round_loses_nothing_and_duplicates_nothing(
-    registry_open: RunningRegistry, repository: str, tmp_path: Path
+    registry_open: RunningRegistry, repository: str, tmp_path: Path, concurrency: int
 ) -> None:
-    fleet = moved_fleet(registry_open, repository, tmp_path, IMAGES)
+    fleet = moved_fleet(registry_open, repository, tmp_path, IMAGES, concurrency)
     old, new, db, config = fleet.old, fleet.new, fleet.database, fleet.config
 
     rng = random.Random(SEED)

@@ -1,6 +1,6 @@
 """Each command imports only what it needs: ``watcher --version`` no library beyond click,
-``watcher status`` no migration, HTTP or scheduling library. A correctness test of the lazy
-imports (which modules end up loaded), not a timing test."""
+``watcher status`` no migration, HTTP, scheduling or logging library. A correctness test of
+the lazy imports (which modules end up loaded), not a timing test."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_status_imports_the_store_only(
 ) -> None:
     code, loaded = _loaded_by(tmp_path, "status", "--database", database, *extra)
     assert code == 0
-    assert set(loaded) == {"sqlalchemy", "structlog", "watcher.store"}
+    assert set(loaded) == {"sqlalchemy", "watcher.store"}
 
 
 def test_the_check_does_see_a_module_once_it_is_loaded(tmp_path: Path, database: str) -> None:

@@ -20,6 +20,7 @@ from watcher.cli.common import (
     json_option,
     print_json,
     read_config,
+    run_async,
 )
 from watcher.cli.output import ProgressLine, is_terminal, use_colour
 from watcher.config import parse_duration
@@ -136,7 +137,7 @@ def check(
             )
 
         try:
-            report = asyncio.run(check_images(
+            report = run_async(check_images(
                 config, store, images, progress=on_check, list_tags=list_tags))
         finally:
             progress.close()

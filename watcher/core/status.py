@@ -25,7 +25,11 @@ class Attention(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Attention).index(self)
+        return _RANKS[self]
+
+
+# Most urgent first: the order the members are declared in (status sorts 10,000 by it).
+_RANKS = {level: index for index, level in enumerate(Attention)}
 
 
 class Concern(StrEnum):

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 
 import httpx
-import structlog
 
-log = structlog.get_logger("watcher.ping")
+from watcher.logs import get_logger
+
+log = get_logger("watcher.ping")
 
 PING_TIMEOUT = 10.0
 

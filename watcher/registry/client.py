@@ -30,6 +30,7 @@ from watcher.registry.failures import error_for_status
 from watcher.registry.headers import RateLimit, parse_link_next
 from watcher.registry.http import (
     Host,
+    HttpClient,
     Requester,
     RequestObserver,
     Sleep,
@@ -96,7 +97,7 @@ class RegistryClient:
                               "would go to every registry", key="default.credentials")
         # The transport applies the proxy environment variables itself (per registry, with
         # the loopback rule); httpx's own reading of them would not reach aiohttp.
-        self._http = httpx.AsyncClient(
+        self._http = HttpClient(
             transport=transport or default_transport(), follow_redirects=False, trust_env=False
         )
         self._auth = Authenticator(Requester(self._http, sleep=sleep, jitter=jitter,

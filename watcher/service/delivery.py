@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import structlog
-
 from watcher.config import (
     AppriseSettings,
     ChannelConfig,
@@ -32,6 +30,7 @@ from watcher.config import (
 from watcher.core.changes import ImageState
 from watcher.core.delivery import Route, backoff
 from watcher.errors import WatcherError
+from watcher.logs import get_logger
 from watcher.notify import Batch, Channel, Outcome, OutcomeKind
 from watcher.notify.command import CommandChannel
 from watcher.notify.email import EmailChannel, Security
@@ -40,7 +39,7 @@ from watcher.notify.wording import Templates
 from watcher.service.notices import notice_for
 from watcher.store import AttemptOutcome, AttemptResult, Delivery, Dependent, Store
 
-log = structlog.get_logger("watcher.delivery")
+log = get_logger("watcher.delivery")
 
 Clock = Callable[[], datetime]
 DEFAULT_DELIVER_TIMEOUT = 30.0

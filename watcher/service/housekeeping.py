@@ -6,13 +6,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-import structlog
-
 from watcher.config import Config
 from watcher.core.retention import cutoff
+from watcher.logs import get_logger
 from watcher.store import PruneCounts, Store
 
-log = structlog.get_logger("watcher.retention")
+log = get_logger("watcher.retention")
 
 # How often ``watcher run`` prunes, and how long after start-up it first does (so that it
 # does not compete with the first round for the write lock).

@@ -7,8 +7,8 @@ registry, and a check starts only when it gets one of its registry's slots); a r
 tags are listed once per round for all its images, and ranked again only when the list, the
 tag, the tag policy or the ranking rules changed (the fingerprint); "not found" answers wait
 for the round's end; anything unexpected fails one image, not the round. One writer task
-applies the decisions to the database in the order they arrive, each image in its own
-transaction, decided against the state stored at that moment.
+applies the decisions to the database in the order they arrive, a batch per transaction
+(group commit), each decided against the state stored at that moment.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-
-import structlog
+from typing import Any
 
 from watcher.config import Config, TrackedImage
 from watcher.core.changes import (
@@ -42,17 +41,19 @@ from watcher.core.round import RoundItem, registry_failed, tracked, vanished_reg
 from watcher.core.schedule import slot_offset
 from watcher.core.tags import RULES_VERSION, TagPolicy, rank_tags
 from watcher.errors import NotFound, RegistryError
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient
 from watcher.service.inside import explain_change
 from watcher.service.registries import registry_settings
 from watcher.service.report import ImageCheck, RoundReport
 from watcher.service.summary import log_round
-from watcher.store import RegistryBudget, Store, TagListing
+from watcher.store import Recording, RegistryBudget, Store, TagListing
 
-log = structlog.get_logger("watcher.service")
+log = get_logger("watcher.service")
 
 Clock = Callable[[], datetime]
 Progress = Callable[[ImageCheck], None]
+WRITE_BATCH = 500  # checks recorded per transaction, at most
 
 
 def utcnow() -> datetime:
@@ -126,6 +127,7 @@ class CheckRound:
         self._tag_lists: dict[tuple[str, str], asyncio.Task[tuple[list[str], str]]] = {}
         self._tags_interval = None if list_tags else tags_interval
         self._listings: dict[tuple[str, str], TagListing] = {}
+        self._unrecorded: list[TagListing] = []  # listings the writer has yet to record
         self._spread = spread
         self._routes = tuple(routes)
         self._soak = soak
@@ -159,27 +161,69 @@ class CheckRound:
         finally:
             await queue.put(None)
             await writer
+            if self._unrecorded:
+                listings, self._unrecorded = self._unrecorded, []
+                await asyncio.to_thread(self._store.record_tag_listings, listings)
         started = [p for p in pending if p is not None]
         return RoundReport(
             tuple(p.done.result() for p in started), not_started=len(pending) - len(started)
         )
 
     async def _write(self, queue: asyncio.Queue[_Pending | None]) -> None:
-        """The one writer: records each image's decision in its own transaction, in order.
+        """The one writer: records the decisions in the order they arrive, a batch of them
+        per transaction (group commit: whatever arrived while the last batch was written,
+        up to ``WRITE_BATCH``), so a crash loses at most the batch in flight.
 
-        The decision is made inside that transaction, against the state stored at that
+        Each decision is made inside that transaction, against the state stored at that
         moment: another process may have recorded a check of the same image meanwhile.
         """
-        while (item := await queue.get()) is not None:
-            check = await asyncio.to_thread(self._record, item)
-            _log_check(check)
-            item.done.set_result(check)
-            if self._progress is not None:
-                self._progress(check)
+        finished = False
+        while not finished:
+            item = await queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < WRITE_BATCH and not queue.empty():
+                more = queue.get_nowait()
+                if more is None:
+                    finished = True
+                    break
+                batch.append(more)
+            listings, self._unrecorded = self._unrecorded, []
+            checks = await asyncio.to_thread(self._record, batch, listings)
+            for pending, check in zip(batch, checks, strict=True):
+                _log_check(check)
+                pending.done.set_result(check)
+                if self._progress is not None:
+                    self._progress(check)
 
-    def _record(self, item: _Pending) -> ImageCheck:
-        ref, observation, policy = str(item.image.ref), item.observation, watch_policy(item.image)
+    def _record(
+        self, batch: Sequence[_Pending], listings: Sequence[TagListing] = ()
+    ) -> list[ImageCheck]:
+        """Record the batch; first the tag listings made since the last one (with the same
+        thread hop, in a transaction of their own)."""
+        if listings:
+            self._store.record_tag_listings(listings)
         stored: list[ImageState] = []
+        recordings = [self._recording(item, stored) for item in batch]
+        decisions = self._store.record_many(recordings, routes=self._routes,
+                                            round_id=self.round_id)
+        checks = []
+        for item, against, decision in zip(batch, stored, decisions, strict=True):
+            if decision is None:
+                log.info("newer check recorded meanwhile; this one is dropped",
+                         image=str(item.image.ref))
+                unchanged = CheckDecision(CheckState.UNCHANGED, against)
+                checks.append(ImageCheck(item.image, against, item.observation, unchanged,
+                                         superseded=True))
+            else:
+                checks.append(ImageCheck(item.image, against, item.observation, decision))
+        return checks
+
+    def _recording(self, item: _Pending, stored: list[ImageState]) -> Recording:
+        """What the store needs to record ``item``; the state it is decided against is
+        appended to ``stored``."""
+        observation, policy = item.observation, watch_policy(item.image)
 
         def decide_now(state: ImageState) -> CheckDecision | None:
             stored.append(state)
@@ -190,20 +234,12 @@ class CheckRound:
             except Exception as exc:
                 # Anything the typed errors do not cover fails this image only: the rest of
                 # the round goes on, and it keeps its last good state like any failed check.
-                log.exception("check failed unexpectedly", image=ref)
+                log.exception("check failed unexpectedly", image=str(item.image.ref))
                 failed = Observation(observation.checked_at, error=_unexpected(item.image.ref, exc))
                 return decide(state, failed, policy)
 
         soak = self._soak if item.image.soak is None else item.image.soak
-        decision = self._store.record(ref, decide_now, routes=self._routes,
-                                      round_id=self.round_id, soak=soak,
-                                      now=observation.checked_at)
-        (against,) = stored
-        if decision is None:
-            log.info("newer check recorded meanwhile; this one is dropped", image=ref)
-            unchanged = CheckDecision(CheckState.UNCHANGED, against)
-            return ImageCheck(item.image, against, observation, unchanged, superseded=True)
-        return ImageCheck(item.image, against, observation, decision)
+        return Recording(str(item.image.ref), decide_now, soak=soak, now=observation.checked_at)
 
     async def _check(
         self,
@@ -259,6 +295,10 @@ class CheckRound:
         if problem is not None:
             return Observation(self._clock(), error=f"{ref} on {ref.registry}: {problem}")
         known = _known_manifest(previous)
+        if image.list_tags and ref.tag is not None and not self._listed_recently(image, previous):
+            # The repository's listing goes out beside the manifest request, not after it:
+            # far from the registry that is one round trip per check instead of two.
+            self._list_tags_soon(ref)
         try:
             manifest = await self._client.resolve(ref, known=known)
         except NotFound as exc:
@@ -330,10 +370,18 @@ class CheckRound:
     async def _list_tags(self, ref: ImageReference) -> tuple[list[str], str]:
         """One tag listing per repository per round, shared by every image of it, with a
         digest of the list (computed once: a repository may have thousands of tags)."""
+        return await asyncio.shield(self._list_tags_soon(ref))
+
+    def _list_tags_soon(self, ref: ImageReference) -> asyncio.Task[tuple[list[str], str]]:
+        """The repository's listing task, started if it was not yet."""
         key = (ref.registry, ref.repository)
-        if key not in self._tag_lists:
-            self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
-        return await asyncio.shield(self._tag_lists[key])
+        task = self._tag_lists.get(key)
+        if task is None:
+            task = self._tag_lists[key] = asyncio.ensure_future(self._fetch_tag_list(ref))
+            # Started early, it may end with no image waiting for it (their manifest
+            # requests failed): its failure is then theirs to report, not asyncio's.
+            task.add_done_callback(_retrieved)
+        return task
 
     async def _listed_tags(self, ref: ImageReference) -> list[str]:
         tags, _ = await self._list_tags(ref)
@@ -345,7 +393,7 @@ class CheckRound:
         digest = hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()
         listing = TagListing(ref.registry, ref.repository, listed_at, digest, len(tags))
         self._listings[(ref.registry, ref.repository)] = listing
-        await asyncio.to_thread(self._store.record_tag_listing, listing)
+        self._unrecorded.append(listing)  # recorded by the writer: one transaction for many
         return tags, digest
 
 
@@ -375,6 +423,11 @@ def _registry_vanished(pending: Sequence[_Pending], held: Sequence[_Pending]) ->
             item = replace(item, observation=registry_failed(items[id(item)], vanished[host]))
         result.append(item)
     return result
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _known_manifest(previous: ImageState | None) -> ManifestObservation | None:

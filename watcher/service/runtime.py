@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -25,6 +24,7 @@ from watcher.config import Config, TrackedImage
 from watcher.core.hooks import Push, pushed_images
 from watcher.core.schedule import Schedule
 from watcher.errors import WatcherError
+from watcher.logs import get_logger
 from watcher.notify.ping import Pinger
 from watcher.service.clients import LongLivedClient
 from watcher.service.delivery import DeliveryWorker, build_channels
@@ -38,7 +38,7 @@ from watcher.service.schedules import group_by_schedule, period_of, trigger_for
 from watcher.service.storage import open_store
 from watcher.store import Store
 
-log = structlog.get_logger("watcher.runtime")
+log = get_logger("watcher.runtime")
 
 DEFAULT_STOP_TIMEOUT = 10.0
 _JOB_PREFIX = "round:"

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import structlog
-
 from watcher.core.changes import CheckState
 from watcher.core.events import EventKind
 from watcher.core.folding import FailureGroup, fold_failures
+from watcher.logs import get_logger
 from watcher.service.report import ImageCheck, RoundReport
 
-log = structlog.get_logger("watcher.service")
+log = get_logger("watcher.service")
 
 EXAMPLES = 3
 

@@ -1,6 +1,7 @@
 """Storage: watcher's state, history and events in SQLite or PostgreSQL (SQLAlchemy, Alembic).
 
 Store          the API the check service and the CLI use
+Recording      one check to record (``Store.record_many``: several in one transaction)
 ImageStatus    an image and its pending events, for ``watcher status``
 StoredEvent    a core Event as recorded, with when a user acknowledged it
 EventState     pending until acknowledged
@@ -19,6 +20,7 @@ from watcher.store.fleet import Heartbeat, ImageSetSync, ReplicaStatus
 from watcher.store.leases import Claim
 from watcher.store.linking import Dependent, Link
 from watcher.store.listings import RegistryBudget, TagListing
+from watcher.store.recording import Recording
 from watcher.store.records import (
     AttemptOutcome,
     AttemptResult,
@@ -48,6 +50,7 @@ __all__ = [
     "ImageStatus",
     "Link",
     "PruneCounts",
+    "Recording",
     "RegistryBudget",
     "ReplicaStatus",
     "Store",

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from watcher.core.changes import ImageState
 from watcher.store import codec
@@ -40,6 +39,8 @@ def _upsert_images(connection: Connection, refs: Sequence[str], now: datetime) -
     """
     if not refs:
         return
+    from sqlalchemy.dialects import postgresql, sqlite  # only writers need them: lazily
+
     name = connection.dialect.name
     if name in ("postgresql", "sqlite"):
         upsert = postgresql.insert(images) if name == "postgresql" else sqlite.insert(images)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -82,7 +82,8 @@ def create(url: str) -> Engine:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     try:
         engine = create_engine(
-            parsed, connect_args=connect_args, json_serializer=_json_dumps, **kwargs
+            parsed, connect_args=connect_args, json_serializer=_json_dumps,
+            json_deserializer=_json_loads, **kwargs
         )
     except (NoSuchModuleError, ImportError) as exc:
         hint = ""
@@ -109,6 +110,15 @@ def _json_default(value: object) -> object:
 
 def _json_dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+# The JSON values most rows hold (no missing platforms, no data): no parser needed.
+_EMPTY_JSON: dict[str, Callable[[], object]] = {"[]": list, "{}": dict, "null": lambda: None}
+
+
+def _json_loads(text: str | bytes) -> object:
+    empty = _EMPTY_JSON.get(text) if isinstance(text, str) else None
+    return empty() if empty is not None else json.loads(text)
 
 
 def _sqlite_discipline(engine: Engine, *, wal: bool) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Connection, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from watcher.store.engine import reading
@@ -64,32 +64,20 @@ class ListingMethods(StoreParts):
                         row.tag_count)
         return found
 
-    @storage_errors
     def record_tag_listing(self, listing: TagListing) -> None:
         """Keep ``listing`` as its repository's last, unless a later one is stored already
         (another process listed meanwhile)."""
-        table = tag_listings
+        self.record_tag_listings([listing])
+
+    @storage_errors
+    def record_tag_listings(self, listings: Iterable[TagListing]) -> None:
+        """:meth:`record_tag_listing` for each of ``listings``, in one transaction."""
+        wanted = list(listings)
+        if not wanted:
+            return
         with self._writing() as connection:
-            key = (table.c.registry == listing.registry) & (
-                table.c.repository == listing.repository)
-            changed = connection.execute(
-                update(table)
-                .where(key & (table.c.listed_at <= listing.listed_at))
-                .values(listed_at=listing.listed_at, list_digest=listing.list_digest,
-                        tag_count=listing.tag_count)
-            ).rowcount
-            if changed:
-                return
-            if connection.execute(select(table.c.id).where(key)).first() is not None:
-                return  # a later listing is stored
-            try:
-                with connection.begin_nested():
-                    connection.execute(table.insert().values(
-                        registry=listing.registry, repository=listing.repository,
-                        listed_at=listing.listed_at, list_digest=listing.list_digest,
-                        tag_count=listing.tag_count))
-            except IntegrityError:
-                pass  # another process stored its listing first: it is as good as this one
+            for listing in wanted:
+                _keep_listing(connection, listing)
 
     @storage_errors
     def record_registry_budgets(self, budgets: Iterable[RegistryBudget]) -> None:
@@ -122,3 +110,26 @@ class ListingMethods(StoreParts):
                 registry_budgets.c.registry))
             return [RegistryBudget(r.registry, r.observed_at, r.limit, r.remaining,
                                    r.window_seconds, r.backoffs, r.paused_until) for r in rows]
+
+
+def _keep_listing(connection: Connection, listing: TagListing) -> None:
+    table = tag_listings
+    key = (table.c.registry == listing.registry) & (table.c.repository == listing.repository)
+    changed = connection.execute(
+        update(table)
+        .where(key & (table.c.listed_at <= listing.listed_at))
+        .values(listed_at=listing.listed_at, list_digest=listing.list_digest,
+                tag_count=listing.tag_count)
+    ).rowcount
+    if changed:
+        return
+    if connection.execute(select(table.c.id).where(key)).first() is not None:
+        return  # a later listing is stored
+    try:
+        with connection.begin_nested():
+            connection.execute(table.insert().values(
+                registry=listing.registry, repository=listing.repository,
+                listed_at=listing.listed_at, list_digest=listing.list_digest,
+                tag_count=listing.tag_count))
+    except IntegrityError:
+        pass  # another process stored its listing first: it is as good as this one

@@ -153,6 +153,12 @@ def add(
         ])
 
 
+def soaking_routes(routes: Sequence[Route], soak: float) -> bool:
+    """Whether :func:`add` may change deliveries for a decision without events: some route
+    soaks (a newer version gone again supersedes the soaking deliveries announcing it)."""
+    return any(effective_soak(route, soak, 0.0) > 0 for route in routes)
+
+
 def _offered(decision: CheckDecision) -> tuple[str | None, str | None]:
     newer = decision.image.newer
     return newer.same_line, newer.newest

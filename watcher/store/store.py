@@ -25,7 +25,7 @@ from watcher.core.changes import (
 )
 from watcher.core.delivery import Route
 from watcher.errors import StorageError
-from watcher.store import activation, codec, existing, migrate, outbox, recording
+from watcher.store import activation, codec, existing, migrate, recording
 from watcher.store.activation import SYNC_IMAGES_LOCK
 from watcher.store.delivering import DeliveryMethods
 from watcher.store.engine import advisory_lock, create, mask, reading, writing
@@ -35,6 +35,7 @@ from watcher.store.housekeeping import HousekeepingMethods
 from watcher.store.leases import LeaseMethods
 from watcher.store.linking import LinkingMethods
 from watcher.store.listings import ListingMethods
+from watcher.store.recording import Recording
 from watcher.store.records import EventState, ImageStatus, StoredEvent
 from watcher.store.schema import events, history, images
 
@@ -241,24 +242,31 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods
         soak window in seconds (a route's own wins); at ``now`` (the check's time) a change still
         inside its window supersedes the ones before it (``core.delivery``).
         """
-        locked = codec.STATE.add_columns(images.c.id).where(images.c.ref == ref).with_for_update()
         with self._writing() as connection:
-            row = connection.execute(locked).first()
-            if row is None:
-                new = codec.new_image(ImageState(ref=ref), _now())
-                connection.execute(recording.insert_new_images(connection), [new])
-                row = connection.execute(locked).one()
-            current = codec.image_state(row)
-            decision = decide(current)
-            if decision is None:
-                return None
-            recording.check_rows(decision)
-            if decision.image.ref != ref:
-                raise ValueError(f"decision for {decision.image.ref!r} recorded as {ref!r}")
-            image_id, written = recording.write(connection, decision, (row[-1], current.changes))
-            outbox.add(connection, image_id, decision, written, routes=routes,
-                       round_id=round_id or uuid.uuid4().hex, soak=soak, now=now or _now())
-            return decision
+            return recording.record_in(
+                connection, Recording(ref, decide, soak=soak, now=now or _now()),
+                routes=routes, round_id=round_id or uuid.uuid4().hex)
+
+    @_storage_errors
+    def record_many(
+        self,
+        recordings: Sequence[Recording],
+        *,
+        routes: Sequence[Route] = (),
+        round_id: str | None = None,
+    ) -> list[CheckDecision | None]:
+        """:meth:`record` for several images in ONE transaction (group commit), in order.
+
+        One commit per batch instead of one per image: a round of unchanged checks spends
+        most of its database time beginning and committing. It stays all or nothing: a crash
+        loses the batch in flight, never part of an image's change, and each event is
+        committed with its deliveries. Each image is locked and decided as in :meth:`record`.
+        """
+        if not recordings:
+            return []
+        with self._writing() as connection:
+            return recording.record_batch(connection, recordings, routes=routes,
+                                          round_id=round_id or uuid.uuid4().hex)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -16,13 +16,13 @@ import asyncio
 import hmac
 import json
 
-import structlog
 from aiohttp import web
 
 from watcher.core.hooks import HookError, Push, parse_pushes
+from watcher.logs import get_logger
 from watcher.service.runtime import Runtime
 
-log = structlog.get_logger("watcher.hooks")
+log = get_logger("watcher.hooks")
 
 DEBOUNCE = 2.0
 MAX_PENDING = 10_000

@@ -16,18 +16,18 @@ import asyncio
 import json
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from watcher import __version__
 from watcher.config.http import HttpConfig
 from watcher.errors import StorageError, WatcherError
+from watcher.logs import get_logger
 from watcher.service.runtime import Runtime
 from watcher.views.containers import container_counts
 from watcher.web.hooks import PushHooks
 from watcher.web.pages import PageSource, page_routes
 
-log = structlog.get_logger("watcher.http")
+log = get_logger("watcher.http")
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 
