@@ -24,8 +24,8 @@ def _config(path: Path, registry: RunningRegistry, hook: str, stdin_copy: Path) 
              "[[registries]]", f'host = "{registry.host}"', "insecure = true", "retries = 0",
              'timeout = "10s"', "",
              "[[notify.webhook]]", 'name = "hook"', f'url = "{hook}"', 'retry_for = "1h"', "",
-             "[[notify.command]]", 'name = "keep"', f"argv = {json.dumps([sys.executable, '-c', keep])}",
-             "",
+             "[[notify.command]]", 'name = "keep"',
+             f"argv = {json.dumps([sys.executable, '-c', keep])}", "",
              "[[sources.files]]", 'name = "shop"', 'path = "repo"']
     path.write_text("\n".join(lines) + "\n")
     return path
