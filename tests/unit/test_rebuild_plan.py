@@ -160,8 +160,9 @@ DATA = st.fixed_dictionaries({
     "tag": st.one_of(st.none(), st.text(max_size=6), st.integers()),
     "same_line": st.one_of(st.none(), st.text(max_size=6)),
     "newest": st.one_of(st.none(), st.text(max_size=6), st.integers()),
-    "newer_versions": st.one_of(st.none(), st.lists(st.one_of(st.text(max_size=4),
-                                                              st.integers()), max_size=3)),
+    "newer_versions": st.one_of(
+        st.none(), st.text(max_size=4),
+        st.lists(st.one_of(st.text(max_size=4), st.integers()), max_size=3)),
     "changed_platforms": st.one_of(st.none(), st.dictionaries(st.text(max_size=4),
                                                                st.text(max_size=4))),
     "explanation": st.one_of(st.none(), st.just({"versions": "odd"}), st.just([])),

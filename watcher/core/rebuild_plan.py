@@ -177,7 +177,9 @@ def _step(notice: NoticeFacts, dependent: Mapping[str, Any]) -> Step | None:
         changed = data.get("changed_platforms")
         platforms = ([str(p) for p, how in changed.items() if how]
                      if isinstance(changed, Mapping) else [])
-        offered = [t for t in (data.get("newer_versions") or []) if isinstance(t, str)]
+        listed = data.get("newer_versions")
+        offered = ([t for t in listed if isinstance(t, str)]
+                   if isinstance(listed, list | tuple) else [])
         newer = offered[-1] if offered and offered[-1] != tag else None
         words = moved_words(notice.image,
                             explanation if isinstance(explanation, Mapping) else None,

@@ -10,6 +10,9 @@ stored (``watcher.core.events.payload_data``: one set of keys everywhere) plus `
     first_seen      digest, platforms {platform: digest}
     every kind      tag, newer_versions, dependents (what uses the image)
     digest_changed  also explanation (what changed inside), classes (rebuild, patch, ...)
+
+A batch also has its plan (:meth:`Batch.plans`): per dependent, what to do once about all
+its notices, for the channels that send a batch as one message.
 """
 
 from __future__ import annotations
