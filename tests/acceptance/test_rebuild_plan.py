@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 from tests.acceptance.cli import run
 from tests.support.receivers import HookReceiver
 from tests.support.registry import RunningRegistry
+from tests.support.smtp import smtp_server
 
 
-def _config(path: Path, registry: RunningRegistry, hook: str, stdin_copy: Path) -> Path:
+def _config(path: Path, registry: RunningRegistry, hook: str, stdin_copy: Path,
+            smtp_port: int) -> Path:
     keep = f"import sys; open({str(stdin_copy)!r}, 'wb').write(sys.stdin.buffer.read())"
     lines = ["[watcher]", f'database = "sqlite:///{path.parent / "watcher.db"}"',
              'tags_interval = "1ms"', "",
@@ -26,6 +29,8 @@ def _config(path: Path, registry: RunningRegistry, hook: str, stdin_copy: Path) 
              "[[notify.webhook]]", 'name = "hook"', f'url = "{hook}"', 'retry_for = "1h"', "",
              "[[notify.command]]", 'name = "keep"',
              f"argv = {json.dumps([sys.executable, '-c', keep])}", "",
+             "[notify.email]", 'host = "127.0.0.1"', f"port = {smtp_port}", "starttls = false",
+             'from = "watcher@example.org"', 'to = ["ops@example.org"]', "",
              "[[sources.files]]", 'name = "shop"', 'path = "repo"']
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -52,8 +57,8 @@ def test_two_bases_of_one_dockerfile_moving_in_one_round_are_one_entry(
         "COPY --from=build /out /out\n")
     (repo / "worker" / "Dockerfile").write_text(f"FROM {pinned_version}\n")
     stdin_copy = tmp_path / "stdin.json"
-    with HookReceiver(lambda hit: (200, {}, b"")) as hook:
-        config = _config(tmp_path / "watcher.toml", registry_open, hook.url, stdin_copy)
+    with HookReceiver(lambda hit: (200, {}, b"")) as hook, smtp_server() as (port, inbox):
+        config = _config(tmp_path / "watcher.toml", registry_open, hook.url, stdin_copy, port)
         first = run("check", "--config", str(config))
         assert first.exit_code == 0, first.stdout + first.stderr
         settled = len(hook.hits)
@@ -67,6 +72,7 @@ def test_two_bases_of_one_dockerfile_moving_in_one_round_are_one_entry(
         hits = hook.hits[settled:]
         assert len(hits) == 1, [hit.body for hit in hits]
         events: list[dict[str, Any]] = json.loads(hits[0].body)
+        mail = message_from_bytes(inbox.contents[-1], policy=policy.default)
 
     kinds = {(e["type"].rsplit(".", 1)[-1], e["subject"]) for e in events}
     assert {("digest_changed", golang), ("digest_changed", python),
@@ -100,6 +106,15 @@ def test_two_bases_of_one_dockerfile_moving_in_one_round_are_one_entry(
     assert [entry["headline"] for entry in stdin["by_dependent"]] == [
         entry["headline"] for entry in plan["data"]["dependents"]]
     assert stdin["count"] == len(events) - 1
+
+    # The mail's text says it once, at the top, before the events per image.
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content().replace("\r\n", "\n")
+    assert text.startswith(
+        "What to do, once per dependent:\n- Rebuild `app/Dockerfile` once: ")
+    assert text.count("Rebuild `app/Dockerfile` once") == 1
+    assert f"\n    {move}\n" in text
 
     # watcher advise says the same move; status says why each base needs a rebuild.
     advised = run("advise", "--config", str(config), "--json").json

@@ -218,3 +218,13 @@ def test_batched_messages_carry_the_plan_and_single_events_stay_as_they_were() -
         assert text.count("Rebuild `app/Dockerfile` once") == 1, name
         assert "line 4, stage `runtime`: base `python:3.12-slim` moved" in text, name
         assert "once" not in templates.render(name, single), name
+
+
+def test_dependents_to_rebuild_come_before_those_to_edit() -> None:
+    worker = line("worker/Dockerfile", 1, None, "python:3.12.7-slim")
+    plans = plan_by_dependent([
+        newer("e1", "python:3.12.7-slim", [worker], "3.12.8-slim", None),
+        moved("e2", PY, [line("app/Dockerfile", 1, None, PY)]),
+        moved("e3", GO, [line("tools/Dockerfile", 1, None, GO)])])
+    assert [p.name for p in plans] == ["`app/Dockerfile`", "`tools/Dockerfile`",
+                                       "`worker/Dockerfile`"]

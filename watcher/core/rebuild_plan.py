@@ -110,8 +110,8 @@ class DependentPlan:
 
 
 def plan_by_dependent(notices: Iterable[NoticeFacts]) -> list[DependentPlan]:
-    """One plan per dependent named by ``notices``, in the order they are first named; the
-    steps in the notices' order. A dependent using the same image on several lines (two
+    """One plan per dependent named by ``notices``: those to rebuild first, each group in the
+    order the dependents are first named; the steps in the notices' order. A dependent using the same image on several lines (two
     stages ``FROM`` one base) has one step for that image, naming the lines."""
     order: list[tuple[str, str, str]] = []
     names: dict[tuple[str, str, str], str] = {}
@@ -133,7 +133,7 @@ def plan_by_dependent(notices: Iterable[NoticeFacts]) -> list[DependentPlan]:
     for key in order:
         steps = tuple(_merged(same) for same in found[key].values())
         plans.append(DependentPlan(key[0], key[1], names[key], steps))
-    return plans
+    return sorted(plans, key=lambda plan: not plan.rebuilds)  # stable: named order kept
 
 
 def _dependents(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
