@@ -111,8 +111,9 @@ class DependentPlan:
 
 def plan_by_dependent(notices: Iterable[NoticeFacts]) -> list[DependentPlan]:
     """One plan per dependent named by ``notices``: those to rebuild first, each group in the
-    order the dependents are first named; the steps in the notices' order. A dependent using the same image on several lines (two
-    stages ``FROM`` one base) has one step for that image, naming the lines."""
+    order the dependents are first named; the steps in the notices' order. A dependent
+    using the same image on several lines (two stages ``FROM`` one base) has one step for
+    that image, naming the lines."""
     order: list[tuple[str, str, str]] = []
     names: dict[tuple[str, str, str], str] = {}
     found: dict[tuple[str, str, str], dict[tuple[str, str], list[Step]]] = {}
