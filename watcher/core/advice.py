@@ -67,7 +67,7 @@ def advise_use(image: ImageReference, written: str, state: ImageState | None,
         reason = f"newer version on the same line: {newer.same_line}"
         if variable:
             return Advice(UPDATE, reason, note=_join(_variable_note(written), also))
-        rewritten = _with_tag(written, image.tag, newer.same_line)
+        rewritten = with_tag(written, image.tag, newer.same_line)
         if rewritten is None:
             return Advice(UPDATE, reason, note=_join("the tag could not be found as written",
                                                      also))
@@ -96,6 +96,11 @@ def _variable_note(written: str) -> str:
 _DIGEST = re.compile(r"@[A-Za-z0-9][A-Za-z0-9+._-]*:[0-9a-fA-F]{32,}$")
 
 
+def without_digest(written: str) -> str:
+    """``python:3.12-slim@sha256:...`` -> ``python:3.12-slim``."""
+    return _DIGEST.sub("", written)
+
+
 def _with_digest(written: str, digest: str) -> str:
     """``python:3.12-slim@sha256:old`` -> ``python:3.12-slim@sha256:new``."""
     match = _DIGEST.search(written)
@@ -104,7 +109,7 @@ def _with_digest(written: str, digest: str) -> str:
     return written[: match.start()] + "@" + digest
 
 
-def _with_tag(written: str, tag: str, new_tag: str) -> str | None:
+def with_tag(written: str, tag: str, new_tag: str) -> str | None:
     """``python:3.12.7-slim`` -> ``python:3.12.8-slim``: only the tag, as written; None
     when the written form does not end in ``:tag`` (an implied ``latest``)."""
     name = _DIGEST.sub("", written)

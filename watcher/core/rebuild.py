@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from watcher.core.advice import with_tag, without_digest
 from watcher.core.explain import version_word
 from watcher.core.sbom import describe_packages
 
@@ -99,6 +100,59 @@ def moved_words(base: str, explanation: Mapping[str, Any] | None,
     return text
 
 
+def dependent_place(dependent: Mapping[str, Any]) -> str:
+    """```app/Dockerfile` line 3 (stage `runtime`)``, or ``container `build-host/web```:
+    the place to edit."""
+    if dependent.get("source_kind") == ENGINE:
+        return dependent_name(dependent)
+    path = dependent.get("path") or dependent.get("label") or "?"
+    line = dependent.get("line")
+    place = f"`{path}` line {line}" if _count(line) and line else f"`{path}`"
+    stage, context = dependent.get("stage"), dependent.get("context")
+    if isinstance(stage, str) and stage:
+        return f"{place} (stage `{stage}`)"
+    if isinstance(context, str) and context:
+        return f"{place} ({context})"
+    return place
+
+
+def move_line(dependent: Mapping[str, Any], base: str, tag: str | None,
+              same_line: str | None, newest: str | None) -> str | None:
+    """What to edit about one dependent of ``base`` when a newer tag appeared, as
+    ``watcher advise`` would: ``Move `app/Dockerfile` line 3 from `python:3.12.7-slim` to
+    `python:3.12.8-slim` (newer on the same line; newest: 3.13-slim).`` The newer version
+    on the same line is proposed first; without one, the newest (on another line). None
+    when there is nothing to move to (no tag, no newer tag)."""
+    target = same_line or newest
+    if not tag or not target or target == tag:
+        return None
+    written = dependent.get("written")
+    if dependent.get("source_kind") == ENGINE or not isinstance(written, str) or not written:
+        written = base
+    variable = "$" in written
+    shown = base if variable else written
+    pinned = without_digest(shown) != shown
+    new = with_tag(without_digest(shown), tag, target) or with_tag(base, tag, target)
+    if new is None:  # the tag is implied (``python`` for ``python:latest``)
+        new = f"{without_digest(shown)}:{target}"
+    notes = ["newer on the same line" if target == same_line else "a newer line"]
+    if same_line and newest and newest not in (same_line, tag):
+        notes.append(f"newest: {newest}")
+    if variable:
+        notes.append(f"`{written}` comes from an ARG or variable: change its value there")
+    if pinned:
+        notes.append("pin the new tag's digest")
+    return (f"Move {dependent_place(dependent)} from `{shown}` to `{new}` "
+            f"({'; '.join(notes)}).")
+
+
+def removed_line(dependent: Mapping[str, Any], base: str) -> str:
+    """``Pick another tag for `app/Dockerfile` line 3: `python:3.11-slim` was removed from its
+    registry.``"""
+    return (f"Pick another tag for {dependent_place(dependent)}: `{base}` was removed from "
+            "its registry.")
+
+
 def classes_of(explanation: Mapping[str, Any] | None) -> list[str]:
     """The change's classes (``patch``, ``rebase``, ...): empty when unexplained."""
     if not explanation:
@@ -120,5 +174,5 @@ def _and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
-__all__ = ["classes_of", "dependent_document", "dependent_name", "moved_words",
-           "rebuild_line"]
+__all__ = ["classes_of", "dependent_document", "dependent_name", "dependent_place",
+           "move_line", "moved_words", "rebuild_line", "removed_line"]

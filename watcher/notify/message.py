@@ -10,6 +10,9 @@ stored (``watcher.core.events.payload_data``: one set of keys everywhere) plus `
     first_seen      digest, platforms {platform: digest}
     every kind      tag, newer_versions, dependents (what uses the image)
     digest_changed  also explanation (what changed inside), classes (rebuild, patch, ...)
+
+A batch also has its plan (:meth:`Batch.plans`): per dependent, what to do once about all
+its notices, for the channels that send a batch as one message.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeAlias
+
+from watcher.core.rebuild_plan import DependentPlan, NoticeFacts, plan_by_dependent
 
 JsonValue: TypeAlias = (
     str | int | float | bool | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
@@ -159,9 +164,16 @@ class Batch:
             groups.setdefault(notice.image, []).append(notice)
         return list(groups.items())
 
+    def plans(self) -> list[DependentPlan]:
+        """What to do once per dependent, across every notice of the batch
+        (:mod:`watcher.core.rebuild_plan`)."""
+        return plan_by_dependent(NoticeFacts(n.event_id, n.kind, n.image, n.payload)
+                                 for n in self.notices)
+
     def to_json(self) -> dict[str, JsonValue]:
         return {
             "batch_id": self.id,
             "count": len(self.notices),
             "events": [notice.to_json() for notice in self.notices],
+            "by_dependent": [plan.to_json() for plan in self.plans()],
         }

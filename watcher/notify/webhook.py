@@ -30,6 +30,7 @@ from watcher.notify.outcome import Outcome
 from watcher.notify.redact import clean, redact_url
 
 TYPE_PREFIX = "io.watcher."
+PLAN_TYPE = TYPE_PREFIX + "rebuild_plan"
 EVENT_MEDIA_TYPE = "application/cloudevents+json"
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 RESPONSE_TEXT_LIMIT = 4096
@@ -52,6 +53,30 @@ def cloudevent(notice: Notice, source: str) -> dict[str, JsonValue]:
         "subject": notice.image,
         "datacontenttype": "application/json",
         "data": dict(notice.payload),
+    }
+
+
+def plan_event(batch: Batch, source: str) -> dict[str, JsonValue] | None:
+    """The batch's grouped view as one more CloudEvent (``io.watcher.rebuild_plan``): per
+    dependent, what to do once about every event of the batch. Only for a batch of several
+    events with dependents to act on: one event's own ``data.dependents`` already says it.
+    Its id is derived from the batch's, so a resend carries the same."""
+    if len(batch) < 2:
+        return None
+    plans = batch.plans()
+    if not plans:
+        return None
+    return {
+        "specversion": "1.0",
+        "id": f"{batch.id}-plan",
+        "source": source,
+        "type": PLAN_TYPE,
+        "time": max(batch.notices, key=lambda notice: notice.time).iso_time,
+        "subject": ", ".join(dict.fromkeys(notice.image for notice in batch.notices)),
+        "datacontenttype": "application/json",
+        "data": {"batch_id": batch.id,
+                 "events": [notice.event_id for notice in batch.notices],
+                 "dependents": [plan.to_json() for plan in plans]},
     }
 
 
@@ -132,6 +157,8 @@ class WebhookChannel:
         document: JsonValue
         if self._grouped or len(batch) > 1:
             document = [cloudevent(notice, self.source) for notice in batch.notices]
+            if (plan := plan_event(batch, self.source)) is not None:
+                document.append(plan)
             media_type = BATCH_MEDIA_TYPE
         else:
             document = cloudevent(batch.first, self.source)

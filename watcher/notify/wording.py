@@ -3,7 +3,8 @@
 The defaults ship in ``watcher/notify/templates/``. A user directory, when given, is searched
 first, so a file there with the same name (``subject.txt``, ``email.txt``, ``email.html``,
 ``title.txt``, ``body.txt``) replaces the default. ``.html`` templates are autoescaped.
-Each template sees ``batch``, ``images`` (a list of ``(image, notices)``), ``count`` (images)
+Each template sees ``batch``, ``images`` (a list of ``(image, notices)``), ``count`` (images),
+``plans`` (per dependent, what to do once: :mod:`watcher.core.rebuild_plan`)
 and the filter ``short`` (a digest cut to 12 hex characters).
 """
 
@@ -50,7 +51,8 @@ class Templates:
     def render(self, name: str, batch: Batch) -> str:
         try:
             template = self._env.get_template(name)
-            return template.render(batch=batch, images=batch.images(), count=len(batch.images()))
+            return template.render(batch=batch, images=batch.images(), count=len(batch.images()),
+                                   plans=batch.plans())
         except jinja2.TemplateError as exc:
             raise ChannelError("templates", f"template {name!r} failed: {exc}") from exc
 

@@ -18,7 +18,13 @@ from watcher.core.events import (
     describe_event,
     payload_data,
 )
-from watcher.core.rebuild import classes_of, dependent_document, rebuild_line
+from watcher.core.rebuild import (
+    classes_of,
+    dependent_document,
+    move_line,
+    rebuild_line,
+    removed_line,
+)
 from watcher.core.reference import parse_reference
 from watcher.errors import InvalidReference
 from watcher.notify import Notice
@@ -30,7 +36,8 @@ def notice_for(event: Event, state: ImageState | None = None,
     """The notice for ``event``: its stored payload plus ``tag`` and ``newer_versions``;
     ``classes`` (of a digest change); ``dependents`` (every place that uses the image: the
     files sources' lines, the engines' containers), and ``containers`` (host, name, id) for
-    the latter. A moved tag's notice says per dependent what to rebuild, in words."""
+    the latter. Per dependent, in words (``advice``): what to rebuild for a moved tag, what
+    to move to for a newer tag, that a removed tag needs another."""
     try:
         tag = parse_reference(event.ref).tag
     except InvalidReference:
@@ -53,6 +60,16 @@ def notice_for(event: Event, state: ImageState | None = None,
         for document in documents:  # the words beside the facts, for every channel
             document["advice"] = rebuild_line(document, event.ref, explanation, platforms,
                                               line)
+            details.append(document["advice"])
+    elif isinstance(event.payload, NewVersion):
+        same_line, newest = event.payload.same_line, event.payload.newest
+        for document in documents:  # what to edit, as ``watcher advise`` says it
+            if (said := move_line(document, event.ref, tag, same_line, newest)) is not None:
+                document["advice"] = said
+                details.append(said)
+    elif isinstance(event.payload, TagRemoved):
+        for document in documents:
+            document["advice"] = removed_line(document, event.ref)
             details.append(document["advice"])
     containers = [d for d in dependents if d.source_kind == "engine"]
     if containers:

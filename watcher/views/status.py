@@ -74,7 +74,8 @@ def image_document(row: StatusRow) -> dict[str, Any]:
         "tags_error": state.tags_error,
         "concerns": sorted(c.value for c in row.concerns),
         "pending_events": [
-            {"id": p.id, "kind": p.kind.value, "created_at": iso(p.created_at)}
+            {"id": p.id, "kind": p.kind.value, "created_at": iso(p.created_at),
+             "why": describe_event(p.payload)}
             for p in item.pending
         ],
     }
