@@ -12,7 +12,8 @@ from typing import Any
 from watcher.config import Config
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient
-from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.channels import build_channels
+from watcher.service.delivery import DeliveryWorker
 from watcher.service.metrics import Metrics
 from watcher.service.report import RoundReport
 from watcher.store import Store
