@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import structlog
-
 from watcher.config import Config
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.registries import registry_settings
 
-log = structlog.get_logger("watcher.runtime")
+log = get_logger("watcher.runtime")
 
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 Observer = Callable[[str, str, int, float], None]

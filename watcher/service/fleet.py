@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, TrackedImage
 from watcher.errors import WatcherError
+from watcher.logs import get_logger
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.clients import LongLivedClient
@@ -45,7 +45,7 @@ from watcher.service.sharing import (
 )
 from watcher.store import Claim, Heartbeat, Store
 
-log = structlog.get_logger("watcher.fleet")
+log = get_logger("watcher.fleet")
 
 HEARTBEATS_PER_LEASE = 3
 MAX_TICK = 1.0  # seconds between two looks for due work, at most
