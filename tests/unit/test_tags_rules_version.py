@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import watcher.service.round as service
+import watcher.service.listing as service
 from watcher.core.tags import RULES_VERSION, TagPolicy
 
 

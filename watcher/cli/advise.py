@@ -10,10 +10,8 @@ import click
 
 from watcher.cli.common import (
     EXIT_PROBLEM,
-    config_option,
-    database_option,
+    database_options,
     handle_errors,
-    json_option,
     open_existing_store,
     print_json,
     read_config,
@@ -24,12 +22,8 @@ from watcher.terminal import printable
 
 
 @click.command("advise")
-@click.argument("paths", nargs=-1, metavar="[PATH]...",
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print a unified diff of the image references that would change.")
 @click.option("--write", "write", is_flag=True,

@@ -14,10 +14,8 @@ from watcher.cli.common import (
     EXIT_OK,
     EXIT_PROBLEM,
     LogSettings,
-    config_option,
-    database_option,
+    database_options,
     handle_errors,
-    json_option,
     print_json,
     read_config,
     run_async,
@@ -54,9 +52,7 @@ def _delivery_line(report: DeliveryReport) -> str:
 
 
 @click.command()
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option(
     "--all", "show_all", is_flag=True, help="List every image, unchanged ones too (text output)."
 )

@@ -1,4 +1,5 @@
-"""What the commands share: the --config option, opening the store, and error exits."""
+"""What the commands share: the --config, --database and --json options, opening the store,
+and error exits."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ database_option = click.option(
     help="Database URL, overriding [watcher] database (also $WATCHER_DATABASE).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def database_options(command: Command) -> Command:
+    """--config, --database and --json (in that order): the options of every command that
+    reads the database and prints a document."""
+    return config_option(database_option(json_option(command)))
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,12 @@ def open_existing_store(config: Config, *, read_only: bool = False) -> Store:
     from watcher.store import Store
 
     return Store.open_existing(config.database, read_only=read_only)
+
+
+def require_tracked(store: Store, ref: str) -> None:
+    """Refuse a REF the database does not track (a usage error naming it)."""
+    if store.load_state(ref) is None:
+        raise click.BadParameter(f"{ref} is not tracked", param_hint="REF")
 
 
 def print_json(document: Any) -> None:

@@ -16,11 +16,12 @@ import click
 from watcher.cli.common import (
     config_option,
     database_option,
+    database_options,
     handle_errors,
-    json_option,
     open_existing_store,
     print_json,
     read_config,
+    require_tracked,
 )
 from watcher.cli.output import elide, output_width, table_lines, use_colour
 from watcher.core.reference import parse_reference
@@ -76,9 +77,7 @@ def events() -> None:
 
 
 @events.command("list")
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option("--pending", is_flag=True, help="Only deliveries not yet sent (soaking or retrying).")
 @click.option("--failed", is_flag=True, help="Only deliveries that failed or expired.")
 @click.option(
@@ -106,8 +105,8 @@ def list_events(
     states = selected_states(pending=pending, failed=failed)
     store = open_existing_store(config, read_only=True)
     try:
-        if canonical is not None and store.load_state(canonical) is None:
-            raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
+        if canonical is not None:
+            require_tracked(store, canonical)
         deliveries = store.deliveries(
             states=None if states is None else frozenset(DeliveryState(s) for s in states),
             ref=canonical,

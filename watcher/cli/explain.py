@@ -8,10 +8,8 @@ from pathlib import Path
 import click
 
 from watcher.cli.common import (
-    config_option,
-    database_option,
+    database_options,
     handle_errors,
-    json_option,
     open_existing_store,
     print_json,
     read_config,
@@ -22,9 +20,7 @@ from watcher.terminal import printable
 
 @click.command("explain")
 @click.argument("ref", metavar="REF")
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option("--offline", is_flag=True,
               help="Only what the database knows: ask no registry.")
 @handle_errors

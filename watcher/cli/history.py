@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from watcher.cli.common import (
-    config_option,
-    database_option,
+    database_options,
     handle_errors,
-    json_option,
     open_existing_store,
     print_json,
     read_config,
+    require_tracked,
 )
 from watcher.cli.output import output_width, table_lines, use_colour
 from watcher.core.changes import HistoryKind
@@ -33,9 +32,7 @@ _COLOURS = {
 
 
 @click.command()
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option(
     "--limit",
     type=click.IntRange(min=1, max=MAX_LIMIT),
@@ -51,8 +48,7 @@ def history(
     canonical = str(parse_reference(ref))
     store = open_existing_store(config, read_only=True)
     try:
-        if store.load_state(canonical) is None:
-            raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
+        require_tracked(store, canonical)
         entries = store.history(canonical, limit=limit)
     finally:
         store.close()

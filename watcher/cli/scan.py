@@ -37,13 +37,15 @@ def _build_arg(
 
 
 def scan_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--include, --exclude and --build-arg, for the commands that read files."""
+    """[PATH]..., --include, --exclude and --build-arg, for the commands that read files."""
     for option in reversed(_SCAN_OPTIONS):
         command = option(command)
     return command
 
 
 _SCAN_OPTIONS = [
+    click.argument("paths", nargs=-1, metavar="[PATH]...",
+                   type=click.Path(exists=True, file_okay=False, path_type=Path)),
     click.option("--include", "include", multiple=True, metavar="GLOB",
                  help="Files to read (repeatable) [default: Dockerfiles, Containerfiles, "
                       "compose files, *.yaml/*.yml]."),
@@ -97,8 +99,6 @@ def _pins_behind(config_path: Path, dependents: list[FileDependent]) -> frozense
 
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, metavar="[PATH]...",
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
 @config_option
 @json_option

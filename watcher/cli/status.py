@@ -12,11 +12,12 @@ from watcher.cli.common import (
     EXIT_PROBLEM,
     config_option,
     database_option,
+    database_options,
     handle_errors,
-    json_option,
     open_existing_store,
     print_json,
     read_config,
+    require_tracked,
 )
 from watcher.cli.containers_text import render_containers
 from watcher.cli.output import output_width, use_colour
@@ -33,9 +34,7 @@ from watcher.views.status import gate_failed, status_document, status_rows
 
 
 @click.command()
-@config_option
-@database_option
-@json_option
+@database_options
 @click.option(
     "--all", "include_inactive", is_flag=True, help="Include images no longer configured."
 )
@@ -160,8 +159,7 @@ def ack(config_path: Path, database_url: str | None, ref: str) -> None:
     canonical = str(parse_reference(ref))
     store = open_existing_store(config)
     try:
-        if store.load_state(canonical) is None:
-            raise click.BadParameter(f"{canonical} is not tracked", param_hint="REF")
+        require_tracked(store, canonical)
         count = store.acknowledge(canonical)
     finally:
         store.close()

@@ -1,6 +1,8 @@
 """The service: where configuration, registry client, core rules and store meet.
 
     round       one check round (CheckRound, check_images)
+    listing     a round's tag listings (once per repository; fingerprints; ranking)
+    writer      a round's one writer (a batch of decisions per transaction)
     inside      what changed inside a moved tag: configs, SBOM packages, precise tag, rebase
     advice      rebuild advice for the files of a source, and rewriting them
     explain     everything known about one image, for ``watcher explain``
@@ -19,6 +21,9 @@
     notices     a recorded event as a notice: its dependents and, per dependent, what to
                 rebuild
     clients     the daemon's registry client, kept from round to round
+    lifecycle   what runtime and fleet share: bounded waits at a stop, the delivery
+                worker, a finished round's follow-up
+    channels    configuration -> the notification channels
     runtime     what ``watcher run`` keeps alive on its one event loop: the store, a
                 registry client that lives across rounds, the round schedule; the
                 daemon's further long-lived parts (a delivery worker sending

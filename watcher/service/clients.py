@@ -8,16 +8,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import structlog
-
 from watcher.config import Config
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient, RegistrySettings
 from watcher.service.registries import registry_settings
 
-log = structlog.get_logger("watcher.runtime")
+log = get_logger("watcher.runtime")
 
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 Observer = Callable[[str, str, int, float], None]
+Adjust = Callable[[_ClientSettings], _ClientSettings]
 
 
 class LongLivedClient:
@@ -27,10 +27,17 @@ class LongLivedClient:
         self._settings: _ClientSettings | None = None
         self._retired: list[RegistryClient] = []
 
-    async def for_round(self, config: Config, rounds_running: int
-                        ) -> tuple[RegistryClient, dict[str, str]]:
+    @property
+    def settings(self) -> _ClientSettings | None:
+        """The current client's settings (as adjusted), None before the first round."""
+        return self._settings
+
+    async def for_round(self, config: Config, rounds_running: int,
+                        adjust: Adjust | None = None) -> tuple[RegistryClient, dict[str, str]]:
         """The client for a round of ``config``'s images (replaced only when the registry
-        settings changed), and the registries whose credentials are unavailable."""
+        settings changed), and the registries whose credentials are unavailable.
+        ``adjust`` changes the settings read before they are compared and used (a fleet
+        divides the rates among its replicas)."""
         problems: dict[str, str] = {}
         # Credential helpers are programs: run them off the event loop.
         settings = await asyncio.to_thread(
@@ -38,6 +45,8 @@ class LongLivedClient:
         )
         for host, problem in problems.items():
             log.warning("registry credentials unavailable", registry=host, error=problem)
+        if adjust is not None:
+            settings = adjust(settings)
         if self.current is None or settings != self._settings:
             if self.current is not None:
                 log.info("registry settings changed; opening a new registry client")

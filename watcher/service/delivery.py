@@ -19,23 +19,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from watcher.config import (
-    AppriseSettings,
-    ChannelConfig,
-    CommandSettings,
-    Config,
-    EmailSettings,
-    WebhookSettings,
-)
+from watcher.config import Config
 from watcher.core.changes import ImageState
-from watcher.core.delivery import Route, backoff
+from watcher.core.delivery import backoff
 from watcher.errors import WatcherError
 from watcher.logs import get_logger
 from watcher.notify import Batch, Channel, Outcome, OutcomeKind
-from watcher.notify.command import CommandChannel
-from watcher.notify.email import EmailChannel, Security
-from watcher.notify.webhook import WebhookChannel
-from watcher.notify.wording import Templates
+from watcher.service.channels import build_channel, build_channels, routes
 from watcher.service.notices import notice_for
 from watcher.store import AttemptOutcome, AttemptResult, Delivery, Dependent, Store
 
@@ -48,45 +38,6 @@ IDLE_POLL = 30.0  # seconds: another process (``watcher check``) may queue deliv
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def routes(config: Config) -> tuple[Route, ...]:
-    return tuple(channel.route for channel in config.channels)
-
-
-def build_channels(config: Config) -> tuple[dict[str, Channel], dict[str, str]]:
-    """The configured channels, by name, and those that cannot be set up, with the reason
-    (their deliveries wait until they can)."""
-    templates = Templates(config.templates) if config.templates else Templates()
-    built: dict[str, Channel] = {}
-    problems: dict[str, str] = {}
-    for channel in config.channels:
-        try:
-            built[channel.name] = build_channel(channel, templates)
-        except WatcherError as exc:
-            problems[channel.name] = exc.message
-    return built, problems
-
-
-def build_channel(channel: ChannelConfig, templates: Templates) -> Channel:
-    settings = channel.settings
-    name, grouped = channel.name, channel.route.grouped
-    if isinstance(settings, WebhookSettings):
-        return WebhookChannel(settings.url, name=name, secret=settings.secret,
-                              headers=settings.headers, source=settings.source,
-                              grouped=grouped, timeout=settings.timeout)
-    if isinstance(settings, EmailSettings):
-        return EmailChannel(host=settings.host, port=settings.port, sender=settings.sender,
-                            recipients=settings.recipients, security=Security(settings.security),
-                            username=settings.username, password=settings.password,
-                            timeout=settings.timeout, name=name, templates=templates)
-    if isinstance(settings, CommandSettings):
-        return CommandChannel(settings.argv, name=name, timeout=settings.timeout,
-                              grouped=grouped, env=settings.env, cwd=settings.cwd)
-    assert isinstance(settings, AppriseSettings)
-    from watcher.notify.apprise_channel import AppriseChannel  # the optional extra
-
-    return AppriseChannel(settings.url, name=name, grouped=grouped, templates=templates)
 
 
 @dataclass

@@ -15,18 +15,17 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-import structlog
-
 from watcher.config import Config
 from watcher.config.engines import EngineSourceConfig
 from watcher.errors import EngineError
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient
 from watcher.service.engines import discover, endpoint_for
 from watcher.service.file_links import FileSources
 from watcher.sources.engine import EngineClient
 from watcher.store import Store
 
-log = structlog.get_logger("watcher.engines")
+log = get_logger("watcher.engines")
 
 DEBOUNCE = 1.0
 RECONNECT_FIRST, RECONNECT_MOST = 1.0, 60.0

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 from watcher.config import Config, TrackedImage
 from watcher.config.engines import EngineSourceConfig
 from watcher.core.containers import SkippedContainer, WatchedContainer, classify
@@ -26,13 +24,14 @@ from watcher.core.platform import normalize_platform, normalize_platforms
 from watcher.core.reference import ImageReference, parse_reference
 from watcher.core.tags import TagPolicy
 from watcher.errors import EngineError, InvalidReference, RegistryError, WatcherError
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient
 from watcher.service.file_links import FILES_KIND, FileSources, FilesReading
 from watcher.service.registries import registry_settings
 from watcher.sources.engine import EngineEndpoint, EngineScan, scan_engine
 from watcher.store import Dependent, Link, Store
 
-log = structlog.get_logger("watcher.engines")
+log = get_logger("watcher.engines")
 
 ENGINE_KIND = "engine"
 

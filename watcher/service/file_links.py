@@ -16,17 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from watcher.config import Config, FilesSourceConfig
 from watcher.core.advice import tag_reference
 from watcher.core.reference import parse_reference
 from watcher.errors import FilesSourceError, InvalidReference
+from watcher.logs import get_logger
 from watcher.service.sources import file_source
 from watcher.sources.files import FileDependent, FileScan, FileSource
 from watcher.store import Link
 
-log = structlog.get_logger("watcher.sources")
+log = get_logger("watcher.sources")
 
 FILES_KIND = "files"
 

@@ -22,18 +22,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, TrackedImage
 from watcher.errors import WatcherError
+from watcher.logs import get_logger
 from watcher.notify.ping import Pinger
 from watcher.registry import RegistryClient, RegistrySettings
-from watcher.service.delivery import DeliveryWorker, build_channels
+from watcher.service.clients import LongLivedClient
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
+from watcher.service.lifecycle import Deliveries, after_round, finish
 from watcher.service.metrics import Metrics
-from watcher.service.registries import registry_settings
 from watcher.service.report import RoundReport
 from watcher.service.round import check_images
 from watcher.service.sharing import (
@@ -45,14 +45,13 @@ from watcher.service.sharing import (
 )
 from watcher.store import Claim, Heartbeat, Store
 
-log = structlog.get_logger("watcher.fleet")
+log = get_logger("watcher.fleet")
 
 HEARTBEATS_PER_LEASE = 3
 MAX_TICK = 1.0  # seconds between two looks for due work, at most
 READY_GRACE = 60.0  # seconds on top of a lease before claiming counts as stalled
 _CLAIM_JOB, _HEARTBEAT_JOB, _PRUNE_JOB = "claim", "heartbeat", "retention"
 RoundObserver = Callable[[RoundReport, float], None]
-_ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 
 
 class Fleet:
@@ -75,11 +74,8 @@ class Fleet:
         self._stopping = asyncio.Event()
         self._prune_stop = threading.Event()
         self.scheduler: AsyncIOScheduler | None = None
-        self._client: RegistryClient | None = None
-        self._client_settings: _ClientSettings | None = None
-        self._worker: DeliveryWorker | None = None
-        self._delivering: asyncio.Task[None] | None = None
-        self._stop_delivering = asyncio.Event()
+        self._clients = LongLivedClient(observer=metrics.observe_request)
+        self._deliveries = Deliveries(stop_timeout=stop_timeout, log=log)
         self._busy: set[asyncio.Task[None]] = set()
         self._version: int | None = None
         self._alive = 1
@@ -168,9 +164,7 @@ class Fleet:
         await self._stop_worker()
         with contextlib.suppress(WatcherError):
             await asyncio.to_thread(self._store.leave_fleet, self._name)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._clients.aclose()
         await self._pinger.aclose()
 
     # -- jobs -------------------------------------------------------------------------------
@@ -250,22 +244,16 @@ class Fleet:
     def _observe(self, report: RoundReport, duration: float, client: RegistryClient) -> None:
         self._pace.add(len(report.checks))
         self._last_round = (datetime.now(UTC), len(report.checks))
-        self._metrics.observe_round(report, duration)
-        self._metrics.observe_budgets(
-            (host, limit.remaining) for host in {i.image.ref.registry for i in report.checks}
-            if (limit := client.rate_limit(host)) is not None and limit.remaining is not None)
         if self._on_round is not None:
             self._on_round(report, duration)
-        if self._worker is not None:
-            self._worker.wake()
-        if self._config.ping_url and not report.not_started and (
-                report.failed < len(report.checks) or not report.checks):
-            self._pinger.ping(self._config.ping_url)
+        after_round(report, duration, client, metrics=self._metrics,
+                    deliveries=self._deliveries, pinger=self._pinger,
+                    ping_url=self._config.ping_url)
 
     def _reserved(self, now: datetime) -> dict[str, datetime]:
         """Registries whose fleet-wide budget is down to its reserve, until when."""
         found: dict[str, datetime] = {}
-        settings = self._client_settings
+        settings = self._clients.settings
         for budget in self._store.registry_budgets():
             reserve = RegistrySettings().reserve
             if settings is not None:
@@ -335,54 +323,21 @@ class Fleet:
         await asyncio.to_thread(self._store.schedule_unscheduled, first)
 
     def _start_worker(self, config: Config) -> None:
-        if not config.channels:
-            return
-        channels, problems = build_channels(config)
-        for name, problem in problems.items():
-            log.error("notification channel unavailable; its deliveries wait",
-                      channel=name, error=problem)
-        self._stop_delivering = asyncio.Event()
-        self._worker = DeliveryWorker(self._store, channels, lease=(self._name, self._lease))
-        self._delivering = asyncio.create_task(
-            self._worker.run(self._stop_delivering), name="delivery")
+        self._deliveries.start(self._store, config, lease=(self._name, self._lease))
 
     async def _stop_worker(self) -> None:
-        self._stop_delivering.set()
-        await self._finish([self._delivering] if self._delivering else [],
-                           "sends still running at the stop timeout were abandoned; their "
-                           "leases expire and another replica sends them (same event ids)")
-        self._worker, self._delivering = None, None
+        await self._deliveries.stop("sends still running at the stop timeout were abandoned; "
+                                    "their leases expire and another replica sends them "
+                                    "(same event ids)")
 
     async def _finish(self, tasks: Sequence[asyncio.Task[None]], abandoned: str) -> None:
-        running = {t for t in tasks if not t.done()}
-        if not running:
-            return
-        _, pending = await asyncio.wait(running, timeout=self._stop_timeout)
-        if pending:
-            log.warning(abandoned, stop_timeout_seconds=self._stop_timeout)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await finish(tasks, abandoned, stop_timeout=self._stop_timeout, log=log)
 
     async def _client_for_round(self) -> tuple[RegistryClient, dict[str, str]]:
         """The long-lived client, its rates shared among the live replicas; replaced when
         the settings (or the number of replicas) changed."""
-        problems: dict[str, str] = {}
-        config = self._config
-        settings = await asyncio.to_thread(registry_settings, config, list(config.images),
-                                           problems=problems)
-        for host, problem in problems.items():
-            log.warning("registry credentials unavailable", registry=host, error=problem)
-        settings = shared_settings(settings, self._alive)
-        if self._client is None or settings != self._client_settings:
-            if self._client is not None:
-                await self._client.aclose()
-            self._client = RegistryClient(settings[0], default=settings[1],
-                                          observer=self._metrics.observe_request)
-            self._client_settings = settings
-        return self._client, problems
+        return await self._clients.for_round(
+            self._config, 1, adjust=lambda settings: shared_settings(settings, self._alive))
 
 
 __all__ = ["Fleet"]

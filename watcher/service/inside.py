@@ -12,18 +12,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import structlog
-
 from watcher.config import TrackedImage
 from watcher.core.changes import ImageState
 from watcher.core.explain import explain, with_findings
 from watcher.core.observation import ImageConfig, ManifestObservation
 from watcher.core.sbom import PackageChanges, diff_packages, merge_changes
 from watcher.core.tags.lines import precise_candidates, rebase_targets
+from watcher.logs import get_logger
 from watcher.registry import RegistryClient
 from watcher.registry.attestations import SbomCache, index_document, sbom_packages
 
-log = structlog.get_logger("watcher.service")
+log = get_logger("watcher.service")
 
 EXPLAIN_PLATFORMS = 4  # configs compared per change, at most (2 small blobs each)
 SBOMS = SbomCache()    # process-wide: the daemon's rounds share it

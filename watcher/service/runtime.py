@@ -27,10 +27,10 @@ from watcher.errors import WatcherError
 from watcher.logs import get_logger
 from watcher.notify.ping import Pinger
 from watcher.service.clients import LongLivedClient
-from watcher.service.delivery import DeliveryWorker, build_channels
 from watcher.service.engine_watch import EngineWatch
 from watcher.service.fleet import Fleet
 from watcher.service.housekeeping import FIRST_PRUNE_DELAY, PRUNE_INTERVAL, prune
+from watcher.service.lifecycle import Deliveries, after_round, finish
 from watcher.service.metrics import Metrics
 from watcher.service.report import RoundReport
 from watcher.service.round import check_images
@@ -97,9 +97,7 @@ class Runtime:
         self._finished: dict[str, float] = {}  # job -> when its last round ended (monotonic)
         self._in_flight: set[str] = set()
         self._again: dict[str, TrackedImage] = {}  # asked for while in flight: once more after
-        self._worker: DeliveryWorker | None = None
-        self._delivering: asyncio.Task[None] | None = None
-        self._stop_delivering = asyncio.Event()
+        self._deliveries = Deliveries(stop_timeout=stop_timeout, log=log)
         self.not_started = 0  # images the last round left unchecked because of a stop
         self.last_round: RoundSummary | None = None
         self.started_at = time.monotonic()
@@ -246,40 +244,15 @@ class Runtime:
 
     def _start_worker(self, config: Config) -> None:
         assert self._store is not None
-        if not config.channels:
-            return
-        channels, problems = build_channels(config)
-        for name, problem in problems.items():
-            log.error("notification channel unavailable; its deliveries wait",
-                      channel=name, error=problem)
-        self._stop_delivering = asyncio.Event()
-        self._worker = DeliveryWorker(self._store, channels)
-        self._delivering = asyncio.create_task(
-            self._worker.run(self._stop_delivering), name="delivery")
+        self._deliveries.start(self._store, config)
 
     async def _stop_worker(self) -> None:
-        self._stop_delivering.set()
-        await self._finish(
-            [self._delivering] if self._delivering else [],
+        await self._deliveries.stop(
             "sends still running at the stop timeout were abandoned; they stay due and "
-            "are sent again (same event ids) by the next start",
-        )
-        self._worker = None
-        self._delivering = None
+            "are sent again (same event ids) by the next start")
 
     async def _finish(self, tasks: Sequence[asyncio.Task[None]], abandoned: str) -> None:
-        """Let ``tasks`` finish within the stop timeout; past it, cancel them and say so."""
-        running = {t for t in tasks if not t.done()}
-        if not running:
-            return
-        _, pending = await asyncio.wait(running, timeout=self._stop_timeout)
-        if pending:
-            log.warning(abandoned, stop_timeout_seconds=self._stop_timeout)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await finish(tasks, abandoned, stop_timeout=self._stop_timeout, log=log)
 
     def _schedule(self, config: Config, *, first: bool) -> None:
         """One job per distinct schedule. A job whose schedule is unchanged keeps its next
@@ -411,15 +384,9 @@ class Runtime:
             duration = time.monotonic() - started
             self.last_round = RoundSummary(
                 datetime.now(UTC), duration, len(report.checks), report.changed, report.failed)
-            self.metrics.observe_round(report, duration)
-            self.metrics.observe_budgets(
-                (host, limit.remaining) for host in {i.image.ref.registry for i in report.checks}
-                if (limit := client.rate_limit(host)) is not None and limit.remaining is not None)
-            if self._worker is not None:
-                self._worker.wake()
-            if self._config.ping_url and not report.not_started and (
-                    report.failed < len(report.checks) or not report.checks):
-                self._pinger.ping(self._config.ping_url)
+            after_round(report, duration, client, metrics=self.metrics,
+                        deliveries=self._deliveries, pinger=self._pinger,
+                        ping_url=self._config.ping_url)
         except WatcherError as exc:
             log.error("round failed", error=exc.message)
         except Exception:  # never let one round end the daemon; say what happened, in JSON

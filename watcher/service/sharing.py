@@ -10,15 +10,14 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-import structlog
-
 from watcher.config import Config
 from watcher.core.schedule import Schedule, slot_offset
+from watcher.logs import get_logger
 from watcher.registry import Rate, RegistrySettings
 from watcher.service.schedules import trigger_for
 from watcher.store import ImageSetSync, RegistryBudget, Store
 
-log = structlog.get_logger("watcher.fleet")
+log = get_logger("watcher.fleet")
 
 ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import structlog
-
 from watcher.config import Config
+from watcher.logs import get_logger
 from watcher.store import Store
 
-log = structlog.get_logger("watcher.service")
+log = get_logger("watcher.service")
 
 
 def open_store(config: Config, *, upgrade: bool = True) -> Store:
