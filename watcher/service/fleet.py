@@ -88,7 +88,7 @@ class Fleet:
         self._last_round: tuple[datetime, int] | None = None
         self._pinger = Pinger()
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown_said: set[str] = set()
+        self._unknown: set[str] = set()  # claimed once, outside this config: never again
         self._last_claim = time.monotonic()
 
     @property
@@ -133,7 +133,7 @@ class Fleet:
             self._start_worker(config)
         self._config = config
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown_said.clear()
+        self._unknown.clear()
         with contextlib.suppress(WatcherError):  # the fleet sees the version it follows now
             await self._heartbeat()
 
@@ -191,7 +191,8 @@ class Fleet:
             while not self._stopping.is_set():
                 now = datetime.now(UTC)
                 claims = await asyncio.to_thread(self._store.claim_due_images, self._name,
-                                                 now, self._lease, batch)
+                                                 now, self._lease, batch,
+                                                 skip=frozenset(self._unknown))
                 self._last_claim = time.monotonic()
                 if not claims:
                     return
@@ -211,13 +212,12 @@ class Fleet:
         later: dict[str, datetime | None] = {}
         reserved = await asyncio.to_thread(self._reserved, now)
         chosen: list[tuple[TrackedImage, Claim]] = []
+        unknown = [c.ref for c in claims if c.ref not in self._by_ref]
+        if unknown:
+            await self._give_back_unknown(unknown)
         for claim in claims:
             image = self._by_ref.get(claim.ref)
-            if image is None:  # a newer image set than this replica's: leave it to the others
-                if claim.ref not in self._unknown_said:
-                    self._unknown_said.add(claim.ref)
-                    log.warning("claimed an image this replica's config does not track; "
-                                "left to replicas with the newer config", image=claim.ref)
+            if image is None:
                 continue
             if image.ref.registry in reserved:
                 later[claim.ref] = reserved[image.ref.registry]
@@ -246,6 +246,20 @@ class Fleet:
         await asyncio.to_thread(self._store.release_images, self._name, next_at, claimed)
         self._observe(report, duration, client)
         return len(report.checks)
+
+    async def _give_back_unknown(self, refs: Sequence[str]) -> None:
+        """Images of a newer image set than this replica's config: given back at once,
+        unchecked and due as they were, and never claimed again while this config stands,
+        so that the replicas with the newer config check them without waiting for a lease
+        to expire. Said once per config."""
+        if not self._unknown:
+            log.warning("the database tracks images this replica's config does not (a newer "
+                        "config on other replicas): they are left to those replicas; update "
+                        "this replica's config", replica=self._name,
+                        image_set_version=self._version, images=len(refs), example=refs[0])
+        self._unknown.update(refs)
+        await asyncio.to_thread(self._store.release_images, self._name,
+                                dict.fromkeys(refs, None))
 
     def _observe(self, report: RoundReport, duration: float, client: RegistryClient) -> None:
         self._pace.add(len(report.checks))
