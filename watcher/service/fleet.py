@@ -84,6 +84,7 @@ class Fleet:
         self._version: int | None = None
         self._alive = 1
         self._pace = Pace()
+        self._claimed = Pace()  # images claimed, for the claims-per-minute gauge
         self._started_at = datetime.now(UTC)
         self._last_round: tuple[datetime, int] | None = None
         self._pinger = Pinger()
@@ -105,6 +106,8 @@ class Fleet:
         await self._sync(self._config)
         await self._take_name()
         await self._heartbeat()
+        with contextlib.suppress(WatcherError):  # /metrics shows the fleet from the start
+            await self._observe_fleet()
         if self._config.first_check == "scheduled":
             await self._schedule_first(self._config)
         self._start_worker(self._config)
@@ -194,6 +197,7 @@ class Fleet:
                                                  now, self._lease, batch,
                                                  skip=frozenset(self._unknown))
                 self._last_claim = time.monotonic()
+                self._claimed.add(len(claims))
                 if not claims:
                     return
                 checked = await self._check_claimed(claims)
@@ -297,6 +301,19 @@ class Fleet:
         except WatcherError as exc:
             log.error("heartbeat failed; leases expire unless the next one succeeds",
                       error=exc.message)
+            return
+        if self._metrics.fleet_stale():
+            try:
+                await self._observe_fleet()
+            except WatcherError as exc:
+                log.warning("metrics: the fleet's counts could not be read", error=exc.message)
+
+    async def _observe_fleet(self) -> None:
+        """The fleet gauges of ``/metrics``, read here rather than per scrape."""
+        counts = await asyncio.to_thread(self._store.fleet_counts, datetime.now(UTC),
+                                         self._lease)
+        self._metrics.observe_fleet(counts, replica=self._name, follows=self._version,
+                                    claims_per_minute=self._claimed.per_minute())
 
     async def _take_name(self) -> None:
         now = datetime.now(UTC)

@@ -2,8 +2,10 @@
 
 Counters and the latency histogram are updated as things happen (each check, each registry
 request); what lives in the database (images needing attention, deliveries per channel) is
-read at most every ``REFRESH`` seconds, in a thread, when scraped. A registry of its own,
-never the library's global one, so that nothing else ends up in the output.
+read at most every ``REFRESH`` seconds, in a thread, when scraped. A shared replica's fleet
+gauges are set by its heartbeat (``observe_fleet``, at most every ``REFRESH`` seconds), never
+by a scrape, so a slow database does not slow ``/metrics``. A registry of its own, never the
+library's global one, so that nothing else ends up in the output.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from watcher import __version__
 from watcher.core.changes import CheckState
 from watcher.core.status import Concern, concerns
 from watcher.service.report import RoundReport
-from watcher.store import Store
+from watcher.store import FleetCounts, Store
 
 REFRESH = 15.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -73,6 +75,26 @@ class Metrics:
                             "answer said (Docker Hub's RateLimit-Remaining).",
                             ["registry"], registry=own)
 
+        self.fleet_replicas = Gauge("watcher_fleet_replicas", "Shared replicas by state "
+                                    "(alive: a recent heartbeat; gone: none for a lease).",
+                                    ["state"], registry=own)
+        self.fleet_leases = Gauge("watcher_fleet_leases", "Images this replica holds "
+                                  "leased (claimed, being checked).", registry=own)
+        self.fleet_due = Gauge("watcher_fleet_images_due", "Active images due fleet-wide "
+                               "(never checked, or their time has come).", registry=own)
+        self.fleet_overdue = Gauge("watcher_fleet_images_overdue", "Active images due for "
+                                   "longer than a lease fleet-wide (no replica got to them).",
+                                   registry=own)
+        self.fleet_claims = Gauge("watcher_fleet_claims_per_minute", "Images this replica "
+                                  "claimed in the last minute.", registry=own)
+        self.fleet_checks = Gauge("watcher_fleet_checks_per_minute", "Checks per minute of "
+                                  "the live replicas together, as their heartbeats said.",
+                                  registry=own)
+        self.fleet_version = Gauge("watcher_fleet_image_set_version", "The image set version "
+                                   "this replica follows, and the newest in the database.",
+                                   ["which"], registry=own)
+        self._fleet_at = -REFRESH
+
     def observe_request(self, registry: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(registry, method).observe(seconds)
         self.responses.labels(registry, str(status)).inc()
@@ -88,6 +110,26 @@ class Metrics:
     def observe_budgets(self, budgets: Iterable[tuple[str, int]]) -> None:
         for registry, remaining in budgets:
             self.budget.labels(registry).set(remaining)
+
+    def fleet_stale(self) -> bool:
+        """Whether the fleet gauges were set ``REFRESH`` seconds ago or more."""
+        return self._clock() - self._fleet_at >= REFRESH
+
+    def observe_fleet(self, counts: FleetCounts, *, replica: str, follows: int | None,
+                      claims_per_minute: float) -> None:
+        """A shared replica's view of the fleet (``Store.fleet_counts``), from its heartbeat."""
+        self._fleet_at = self._clock()
+        self.fleet_replicas.labels("alive").set(counts.alive)
+        self.fleet_replicas.labels("gone").set(counts.gone)
+        self.fleet_leases.set(counts.leases.get(replica, 0))
+        self.fleet_due.set(counts.due)
+        self.fleet_overdue.set(counts.overdue)
+        self.fleet_claims.set(claims_per_minute)
+        self.fleet_checks.set(counts.checks_per_minute)
+        if follows is not None:
+            self.fleet_version.labels("followed").set(follows)
+        if counts.image_set_version is not None:
+            self.fleet_version.labels("newest").set(counts.image_set_version)
 
     def refresh(self, store: Store) -> None:
         """Read what the database holds, unless read less than ``REFRESH`` seconds ago.
