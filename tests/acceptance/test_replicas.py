@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.registry, pytest.mark.postgres]
 
 REPOSITORIES = 30
 TAGS = 10  # per repository: 300 images
-INTERVAL = 4.0  # seconds
+INTERVAL = 3.0  # seconds
 KILL_INTERVAL = 10.0  # longer: a takeover's recheck (within a lease) apart from the cadence
 TICK = 1.0  # a replica looks for due work at least this often
 LEASE = 3.0
