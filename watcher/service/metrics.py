@@ -41,6 +41,30 @@ class _Cached:
     deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
+class _FleetGauges:
+    """The ``watcher_fleet_*`` gauges, registered only once a shared replica sets them (a
+    single process shows none, rather than zeros that would mean an empty fleet)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.replicas = Gauge("watcher_fleet_replicas", "Shared replicas by state (alive: a "
+                              "recent heartbeat; gone: none for a lease).", ["state"],
+                              registry=registry)
+        self.leases = Gauge("watcher_fleet_leases", "Images this replica holds leased "
+                            "(claimed, being checked).", registry=registry)
+        self.due = Gauge("watcher_fleet_images_due", "Active images due fleet-wide (never "
+                         "checked, or their time has come).", registry=registry)
+        self.overdue = Gauge("watcher_fleet_images_overdue", "Active images due for longer "
+                             "than a lease fleet-wide (no replica got to them).",
+                             registry=registry)
+        self.claims = Gauge("watcher_fleet_claims_per_minute", "Images this replica claimed "
+                            "in the last minute.", registry=registry)
+        self.checks = Gauge("watcher_fleet_checks_per_minute", "Checks per minute of the live "
+                            "replicas together, as their heartbeats said.", registry=registry)
+        self.version = Gauge("watcher_fleet_image_set_version", "The image set version this "
+                             "replica follows, and the newest in the database.", ["which"],
+                             registry=registry)
+
+
 class Metrics:
     """The daemon's metrics; ``observe_request`` is the registry client's observer."""
 
@@ -75,24 +99,7 @@ class Metrics:
                             "answer said (Docker Hub's RateLimit-Remaining).",
                             ["registry"], registry=own)
 
-        self.fleet_replicas = Gauge("watcher_fleet_replicas", "Shared replicas by state "
-                                    "(alive: a recent heartbeat; gone: none for a lease).",
-                                    ["state"], registry=own)
-        self.fleet_leases = Gauge("watcher_fleet_leases", "Images this replica holds "
-                                  "leased (claimed, being checked).", registry=own)
-        self.fleet_due = Gauge("watcher_fleet_images_due", "Active images due fleet-wide "
-                               "(never checked, or their time has come).", registry=own)
-        self.fleet_overdue = Gauge("watcher_fleet_images_overdue", "Active images due for "
-                                   "longer than a lease fleet-wide (no replica got to them).",
-                                   registry=own)
-        self.fleet_claims = Gauge("watcher_fleet_claims_per_minute", "Images this replica "
-                                  "claimed in the last minute.", registry=own)
-        self.fleet_checks = Gauge("watcher_fleet_checks_per_minute", "Checks per minute of "
-                                  "the live replicas together, as their heartbeats said.",
-                                  registry=own)
-        self.fleet_version = Gauge("watcher_fleet_image_set_version", "The image set version "
-                                   "this replica follows, and the newest in the database.",
-                                   ["which"], registry=own)
+        self._fleet: _FleetGauges | None = None  # shared replicas only: made when first set
         self._fleet_at = -REFRESH
 
     def observe_request(self, registry: str, method: str, status: int, seconds: float) -> None:
@@ -119,17 +126,20 @@ class Metrics:
                       claims_per_minute: float) -> None:
         """A shared replica's view of the fleet (``Store.fleet_counts``), from its heartbeat."""
         self._fleet_at = self._clock()
-        self.fleet_replicas.labels("alive").set(counts.alive)
-        self.fleet_replicas.labels("gone").set(counts.gone)
-        self.fleet_leases.set(counts.leases.get(replica, 0))
-        self.fleet_due.set(counts.due)
-        self.fleet_overdue.set(counts.overdue)
-        self.fleet_claims.set(claims_per_minute)
-        self.fleet_checks.set(counts.checks_per_minute)
+        if self._fleet is None:
+            self._fleet = _FleetGauges(self.registry)
+        gauges = self._fleet
+        gauges.replicas.labels("alive").set(counts.alive)
+        gauges.replicas.labels("gone").set(counts.gone)
+        gauges.leases.set(counts.leases.get(replica, 0))
+        gauges.due.set(counts.due)
+        gauges.overdue.set(counts.overdue)
+        gauges.claims.set(claims_per_minute)
+        gauges.checks.set(counts.checks_per_minute)
         if follows is not None:
-            self.fleet_version.labels("followed").set(follows)
+            gauges.version.labels("followed").set(follows)
         if counts.image_set_version is not None:
-            self.fleet_version.labels("newest").set(counts.image_set_version)
+            gauges.version.labels("newest").set(counts.image_set_version)
 
     def refresh(self, store: Store) -> None:
         """Read what the database holds, unless read less than ``REFRESH`` seconds ago.
