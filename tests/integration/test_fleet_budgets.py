@@ -18,7 +18,7 @@ from tests.support import wait_until
 from tests.support.proxy import GatedProxy
 from tests.support.registry import RunningRegistry
 from watcher.config import Config, parse_config
-from watcher.service import fleet
+from watcher.service import sharing
 from watcher.service.runtime import Runtime
 from watcher.service.sharing import sync_image_set
 from watcher.store import Heartbeat, RegistryBudget, Store
@@ -151,7 +151,7 @@ def test_a_replica_restarted_under_its_name_gives_back_the_claims_of_its_previou
         postgres_server.drop_database(name)
 
 
-@pytest.mark.parametrize("max_skip", [fleet.MAX_SKIP, 1])
+@pytest.mark.parametrize("max_skip", [sharing.MAX_SKIP, 1])
 def test_a_replica_with_an_older_config_gives_back_at_once_what_it_does_not_track(
     registry_open: RunningRegistry, repository: str, postgres_server: Any, max_skip: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -161,7 +161,7 @@ def test_a_replica_with_an_older_config_gives_back_at_once_what_it_does_not_trac
     due as they were, says so once, and leaves them out of its claims (or, past
     ``MAX_SKIP``, gives them back at once each time); a replica with the newer config then
     checks them long before the old replica's lease (ten minutes) could expire."""
-    monkeypatch.setattr(fleet, "MAX_SKIP", max_skip)
+    monkeypatch.setattr(sharing, "MAX_SKIP", max_skip)
     name = postgres_server.create_database()
     url = postgres_server.url(name)
     refs = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(4)]

@@ -13,6 +13,7 @@ from watcher.config import parse_config
 from watcher.core.schedule import Schedule, parse_cron
 from watcher.errors import ConfigError
 from watcher.registry import Rate, RegistrySettings
+from watcher.service import sharing
 from watcher.service.metrics import REFRESH, Metrics
 from watcher.service.sharing import (
     image_set_digest,
@@ -175,6 +176,18 @@ def test_the_fleet_as_status_shows_it() -> None:
     document = fleet_document(replicas, 4)
     assert document["alive"] == 1
     assert document["replicas"][0]["leases"] == 12
+
+
+def test_images_outside_the_config_are_said_once_and_skipped_up_to_the_cap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sharing, "MAX_SKIP", 3)
+    outside = sharing.OutsideImages()
+    assert outside.note(["a", "b", "a"])
+    assert outside.skip == {"a", "b"}
+    assert not outside.note(["b", "c", "d"])  # said once; the cap keeps the list short
+    assert outside.skip == {"a", "b", "c"}
+    assert not outside.note(["e"])
+    assert outside.skip == {"a", "b", "c"}
 
 
 def test_the_fleet_as_the_page_shows_it() -> None:

@@ -37,6 +37,7 @@ from watcher.service.registries import registry_settings
 from watcher.service.report import RoundReport
 from watcher.service.round import check_images
 from watcher.service.sharing import (
+    OutsideImages,
     Pace,
     next_check,
     reserved_until,
@@ -50,7 +51,6 @@ log = structlog.get_logger("watcher.fleet")
 HEARTBEATS_PER_LEASE = 3
 MAX_TICK = 1.0  # seconds between two looks for due work, at most
 READY_GRACE = 60.0  # seconds on top of a lease before claiming counts as stalled
-MAX_SKIP = 1000  # images outside this config left out of claims by name; more come back
 _CLAIM_JOB, _HEARTBEAT_JOB, _PRUNE_JOB = "claim", "heartbeat", "retention"
 RoundObserver = Callable[[RoundReport, float], None]
 _ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
@@ -90,8 +90,7 @@ class Fleet:
         self._last_round: tuple[datetime, int] | None = None
         self._pinger = Pinger()
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown: set[str] = set()  # claimed once, outside this config
-        self._skip: frozenset[str] = frozenset()  # of those, what claims leave out
+        self._outside = OutsideImages()  # claimed, but not in this replica's config
         self._last_claim = time.monotonic()
 
     @property
@@ -138,8 +137,7 @@ class Fleet:
             self._start_worker(config)
         self._config = config
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown.clear()
-        self._skip = frozenset()
+        self._outside = OutsideImages()
         with contextlib.suppress(WatcherError):  # the fleet sees the version it follows now
             await self._heartbeat()
 
@@ -198,7 +196,7 @@ class Fleet:
                 now = datetime.now(UTC)
                 claims = await asyncio.to_thread(self._store.claim_due_images, self._name,
                                                  now, self._lease, batch,
-                                                 skip=self._skip)
+                                                 skip=self._outside.skip)
                 self._last_claim = time.monotonic()
                 self._claimed.add(len(claims))
                 if not claims:
@@ -258,16 +256,12 @@ class Fleet:
         """Images of a newer image set than this replica's config: given back at once,
         unchecked and due as they were, and never claimed again while this config stands,
         so that the replicas with the newer config check them without waiting for a lease
-        to expire. Said once per config. Past ``MAX_SKIP`` such images (a config far
-        behind), the rest may be claimed again and are given back at once each time."""
-        if not self._unknown:
+        to expire (:class:`~watcher.service.sharing.OutsideImages`). Said once per config."""
+        if self._outside.note(refs):
             log.warning("the database tracks images this replica's config does not (a newer "
                         "config on other replicas): they are left to those replicas; update "
                         "this replica's config", replica=self._name,
                         image_set_version=self._version, images=len(refs), example=refs[0])
-        self._unknown.update(refs)
-        if len(self._skip) < MAX_SKIP:
-            self._skip = self._skip | frozenset(refs[:MAX_SKIP - len(self._skip)])
         await asyncio.to_thread(self._store.release_images, self._name,
                                 dict.fromkeys(refs, None))
 
