@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.registry, pytest.mark.postgres]
 
 REPOSITORIES = 30
 TAGS = 10  # per repository: 300 images
-INTERVAL = 4.0  # seconds
+INTERVAL = 3.0  # seconds
 KILL_INTERVAL = 10.0  # longer: a takeover's recheck (within a lease) apart from the cadence
 TICK = 1.0  # a replica looks for due work at least this often
 LEASE = 3.0
@@ -276,16 +276,20 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
     running, _ = fleet
     for name in NAMES:
         running.start(name)
-    wait_until(lambda: _checked_once(running), timeout=60, what="a first check of every image")
     victim = NAMES[0]
+
+    def all_joined() -> bool:
+        return len(running.query("SELECT name FROM replicas")) == len(NAMES)
 
     def victim_holds() -> bool:
         return bool(running.query(
             f"SELECT 1 FROM images WHERE lease_owner = '{victim}' AND lease_expires_at > now()"))
 
     def caught_mid_batch() -> bool:
-        """The victim holding a batch, its requests held in the proxy: it cannot finish."""
-        if not victim_holds():
+        """The victim holding a batch, its requests held in the proxy: it cannot finish.
+        Tried from the first round on (no waiting for the next one), once every replica has
+        joined, so that the others are there to take over."""
+        if not all_joined() or not victim_holds():
             return False
         running.proxy.hold()
         if victim_holds():
@@ -294,7 +298,7 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
         return False
 
     # Mid-round: the victim holds a batch of leased images when it is killed.
-    wait_until(caught_mid_batch, timeout=interval * 3 + 10, max_interval=0.005,
+    wait_until(caught_mid_batch, timeout=interval * 3 + 60, max_interval=0.005,
                what=f"{victim} to hold leases")
     before = running.heads()
     running.processes[victim].send_signal(signal.SIGKILL)
@@ -314,9 +318,11 @@ def test_a_killed_replica_s_images_are_checked_by_the_others_within_a_lease(
     wait_until(lambda: all(
         running.heads()[ref.split("/", 1)[1]] > before[ref.split("/", 1)[1]] for ref in orphaned),
         timeout=LEASE + TICK + 5, what="the orphaned images to be checked")
-    # Nothing lost: every image keeps being checked; duplicates only for the victim's batch
-    # (the documented window: checked, not yet given back), at most one each.
+    # Nothing lost: every image is checked, and keeps being checked; duplicates only for the
+    # victim's batch (the documented window: checked, not yet given back), at most one each.
+    wait_until(lambda: _checked_once(running), timeout=60, what="a first check of every image")
     mark = running.heads()
+    assert set(mark) == {ref.split("/", 1)[1] for ref in running.refs}
     wait_until(lambda: min(running.heads()[r] - mark[r] for r in mark) >= 2,
                timeout=3 * interval + 20, what="two more rounds without the victim")
     # Checked twice within one interval: only images the victim held (the documented

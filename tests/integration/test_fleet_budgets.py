@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import structlog.testing
 
 from tests.support import wait_until
 from tests.support.proxy import GatedProxy
 from tests.support.registry import RunningRegistry
 from watcher.config import Config, parse_config
+from watcher.service import sharing
 from watcher.service.runtime import Runtime
+from watcher.service.sharing import sync_image_set
 from watcher.store import Heartbeat, RegistryBudget, Store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.registry]
@@ -144,5 +147,73 @@ def test_a_replica_restarted_under_its_name_gives_back_the_claims_of_its_previou
                 await runtime.stop()
 
         asyncio.run(main())
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.mark.parametrize("max_skip", [sharing.MAX_SKIP, 1])
+def test_a_replica_with_an_older_config_gives_back_at_once_what_it_does_not_track(
+    registry_open: RunningRegistry, repository: str, postgres_server: Any, max_skip: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database follows a newer image set (i0..i3) than the old replica's file (i0, i1).
+    The old replica checks its own images, gives the two it does not know back unchecked and
+    due as they were, says so once, and leaves them out of its claims (or, past
+    ``MAX_SKIP``, gives them back at once each time); a replica with the newer config then
+    checks them long before the old replica's lease (ten minutes) could expire."""
+    monkeypatch.setattr(sharing, "MAX_SKIP", max_skip)
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    refs = [f"{registry_open.host}/{repository}/i{n}:1" for n in range(4)]
+    for n in range(4):
+        registry_open.push.push_image(f"{repository}/i{n}", "1")
+    hosts = [registry_open.host]
+
+    def shared(refs: list[str], instance: str) -> Config:
+        return parse_config({
+            "watcher": {"database": url, "replicas": "shared", "lease": "10m",
+                        "interval": "1h", "jitter": 0, "instance": instance},
+            "registries": [{"host": h, "insecure": True, "retries": 0} for h in hosts],
+            "images": [{"ref": r, "list_tags": False} for r in refs],
+        })
+
+    old, new = shared(refs[:2], "old"), shared(refs, "new")
+    checked = "SELECT ref FROM images WHERE last_checked_at IS NOT NULL ORDER BY ref"
+    try:
+        with Store.open(url) as store:  # version 1 from the old file, then version 2
+            first = sync_image_set(store, old, known=None, by="old")
+            assert sync_image_set(store, new, known=first.follows, by="new").version == 2
+
+        async def main() -> list[dict[str, Any]]:
+            with structlog.testing.capture_logs() as logs:
+                behind = Runtime(old)
+                await behind.start()
+                try:
+                    await asyncio.to_thread(
+                        wait_until, lambda: [r for (r,) in _rows(url, checked)] == refs[:2]
+                        and any("does not" in e["event"] for e in logs),
+                        timeout=30, what="the old replica's own images checked")
+                    await asyncio.to_thread(
+                        wait_until, lambda: _rows(url, "SELECT count(*) FROM images WHERE "
+                                                       "lease_owner IS NOT NULL") == [(0,)],
+                        timeout=10, what="no lease left held")
+                    untouched = _rows(url, "SELECT ref, next_check_at, lease_owner FROM images"
+                                           " WHERE last_checked_at IS NULL ORDER BY ref")
+                    assert untouched == [(refs[2], None, None), (refs[3], None, None)]
+                    newer = Runtime(new)
+                    await newer.start()
+                    try:
+                        await asyncio.to_thread(
+                            wait_until, lambda: [r for (r,) in _rows(url, checked)] == refs,
+                            timeout=30, what="the newer replica checking the rest")
+                    finally:
+                        await newer.stop()
+                finally:
+                    await behind.stop()
+            return [e for e in logs if e.get("replica") == "old"]
+
+        said = [e for e in asyncio.run(main()) if "does not" in e["event"]]
+        assert len(said) == 1
+        assert (said[0]["images"], said[0]["image_set_version"]) == (2, 1)
     finally:
         postgres_server.drop_database(name)

@@ -86,6 +86,16 @@ def test_a_live_lease_is_not_taken_an_expired_one_is(stores: list[Store]) -> Non
     assert [c.due_at for c in again] == [T0 + timedelta(hours=1)] * 5
 
 
+def test_images_a_replica_skips_stay_free_for_the_others(stores: list[Store]) -> None:
+    a, b, _ = stores
+    a.sync_images(REFS[:6])
+    skipped = set(REFS[2:6])
+    got = a.claim_due_images("a", T0, 30.0, 10, skip=skipped)
+    assert sorted(c.ref for c in got) == REFS[:2]
+    assert a.claim_due_images("a", T0, 30.0, 10, skip=skipped) == []
+    assert sorted(c.ref for c in b.claim_due_images("b", T0, 30.0, 10)) == REFS[2:6]
+
+
 def test_heartbeats_renew_leases_and_count_the_live_replicas(stores: list[Store]) -> None:
     a, b, _ = stores
     a.sync_images(REFS[:3])

@@ -110,6 +110,7 @@ def test_pages_over_http(registry_open: RunningRegistry, repository: str, tmp_pa
         assert '<label for="state">' in index.text
         assert "<svg" in index.text
         assert "<rect" in index.text
+        assert 'id="fleet"' not in index.text  # one process alone: no replicas section
         # Nothing is loaded from elsewhere: every src and href is a path on this server.
         assert not re.findall(r'(?:src|href)="(?!/)', index.text)
 
@@ -126,6 +127,7 @@ def test_pages_over_http(registry_open: RunningRegistry, repository: str, tmp_pa
         cli = run("status", "--config", str(config), "--json").json
         cli.pop("warnings")
         assert status == cli
+        assert "fleet" not in status
         one = client.get(f"/api/images/{refs['moved']}")
         assert one.json()["image"]["ref"] == refs["moved"]
         assert client.get("/api/images/nowhere.example/none:1").status_code == 404

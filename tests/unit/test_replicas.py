@@ -1,6 +1,6 @@
 """Shared replicas' pure rules: the ``replicas`` keys, when an image is due again, when a
 registry's budget is spent fleet-wide, each replica's share of a rate, the image set's
-identity, and `watcher status`'s fleet lines."""
+identity, `watcher status`'s fleet lines, the page's fleet section and the fleet gauges."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from watcher.config import parse_config
 from watcher.core.schedule import Schedule, parse_cron
 from watcher.errors import ConfigError
 from watcher.registry import Rate, RegistrySettings
+from watcher.service import sharing
+from watcher.service.metrics import REFRESH, Metrics
 from watcher.service.sharing import (
     image_set_digest,
     next_check,
     reserved_until,
     shared_settings,
 )
-from watcher.store import RegistryBudget, ReplicaStatus
-from watcher.views.fleet import fleet_document, fleet_lines
+from watcher.store import FleetCounts, RegistryBudget, ReplicaStatus
+from watcher.views.fleet import fleet_document, fleet_lines, fleet_page
 
 PG = "postgresql+psycopg://watcher@db/watcher"
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -174,6 +176,71 @@ def test_the_fleet_as_status_shows_it() -> None:
     document = fleet_document(replicas, 4)
     assert document["alive"] == 1
     assert document["replicas"][0]["leases"] == 12
+
+
+def test_images_outside_the_config_are_said_once_and_skipped_up_to_the_cap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sharing, "MAX_SKIP", 3)
+    outside = sharing.OutsideImages()
+    assert outside.note(["a", "b", "a"])
+    assert outside.skip == {"a", "b"}
+    assert not outside.note(["b", "c", "d"])  # said once; the cap keeps the list short
+    assert outside.skip == {"a", "b", "c"}
+    assert not outside.note(["e"])
+    assert outside.skip == {"a", "b", "c"}
+
+
+def test_the_fleet_as_the_page_shows_it() -> None:
+    replicas = [
+        ReplicaStatus("watcher-0", NOW - timedelta(hours=1), NOW, True, 12, 840.0, 9000,
+                      NOW - timedelta(minutes=2), 50, 4),
+        ReplicaStatus("watcher-1", NOW - timedelta(hours=1), NOW, True, 3, 60.4, 900,
+                      None, None, 3),
+        ReplicaStatus("watcher-2", NOW - timedelta(hours=2), NOW - timedelta(minutes=10),
+                      False, 7, 5.0, 100, None, None, None),
+    ]
+    page = fleet_page(replicas, 4, NOW)
+    # Leases and pace of the live replicas only: a gone one's are history.
+    assert page.summary == "2 alive, 1 gone; 15 leases held, 900 checks/min, image set v4"
+    first, behind, gone = page.rows
+    assert (first.state, first.leases, first.checks_per_minute, first.last_round,
+            first.image_set) == ("alive", 12, "840", "2m ago (50 checks)", "v4")
+    assert (behind.last_round, behind.image_set) == ("no round yet", "v3 (behind)")
+    assert (gone.alive, gone.state, gone.image_set) == (
+        False, "gone (last heartbeat 10m ago)", "-")
+    assert fleet_page([], None, NOW).summary == "0 alive, 0 gone; 0 leases held, 0 checks/min"
+
+
+def _samples(metrics: Metrics) -> dict[str, float]:
+    return {
+        f"{s.name}{{{','.join(f'{k}={v}' for k, v in s.labels.items())}}}": s.value
+        for family in metrics.registry.collect() if family.name.startswith("watcher_fleet")
+        for s in family.samples
+    }
+
+
+def test_the_fleet_gauges_are_set_at_most_once_per_refresh() -> None:
+    clock = [100.0]
+    metrics = Metrics("watcher-0", clock=lambda: clock[0])
+    assert metrics.fleet_stale()
+    assert _samples(metrics) == {}  # a single process shows no fleet
+    assert b"watcher_fleet" not in metrics.render()
+    counts = FleetCounts(alive=2, gone=1, checks_per_minute=120.0,
+                         leases={"watcher-0": 5, "watcher-1": 9}, due=40, overdue=3,
+                         image_set_version=4)
+    metrics.observe_fleet(counts, replica="watcher-0", follows=3, claims_per_minute=55.0)
+    assert _samples(metrics) == {
+        "watcher_fleet_replicas{state=alive}": 2.0, "watcher_fleet_replicas{state=gone}": 1.0,
+        "watcher_fleet_leases{}": 5.0, "watcher_fleet_images_due{}": 40.0,
+        "watcher_fleet_images_overdue{}": 3.0, "watcher_fleet_claims_per_minute{}": 55.0,
+        "watcher_fleet_checks_per_minute{}": 120.0,
+        "watcher_fleet_image_set_version{which=followed}": 3.0,
+        "watcher_fleet_image_set_version{which=newest}": 4.0,
+    }
+    clock[0] += REFRESH - 1
+    assert not metrics.fleet_stale()
+    clock[0] += 1
+    assert metrics.fleet_stale()
 
 
 def test_watcher_run_refuses_shared_replicas_on_sqlite_without_a_traceback(

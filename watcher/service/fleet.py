@@ -37,6 +37,7 @@ from watcher.service.metrics import Metrics
 from watcher.service.report import RoundReport
 from watcher.service.round import check_images
 from watcher.service.sharing import (
+    OutsideImages,
     Pace,
     next_check,
     reserved_until,
@@ -80,11 +81,12 @@ class Fleet:
         self._version: int | None = None
         self._alive = 1
         self._pace = Pace()
+        self._claimed = Pace()  # images claimed, for the claims-per-minute gauge
         self._started_at = datetime.now(UTC)
         self._last_round: tuple[datetime, int] | None = None
         self._pinger = Pinger()
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown_said: set[str] = set()
+        self._outside = OutsideImages()  # claimed, but not in this replica's config
         self._last_claim = time.monotonic()
 
     @property
@@ -101,6 +103,8 @@ class Fleet:
         await self._sync(self._config)
         await self._take_name()
         await self._heartbeat()
+        with contextlib.suppress(WatcherError):  # /metrics shows the fleet from the start
+            await self._observe_fleet()
         if self._config.first_check == "scheduled":
             await self._schedule_first(self._config)
         self._start_worker(self._config)
@@ -129,7 +133,7 @@ class Fleet:
             self._start_worker(config)
         self._config = config
         self._by_ref = {str(i.ref): i for i in config.images}
-        self._unknown_said.clear()
+        self._outside = OutsideImages()
         with contextlib.suppress(WatcherError):  # the fleet sees the version it follows now
             await self._heartbeat()
 
@@ -185,8 +189,10 @@ class Fleet:
             while not self._stopping.is_set():
                 now = datetime.now(UTC)
                 claims = await asyncio.to_thread(self._store.claim_due_images, self._name,
-                                                 now, self._lease, batch)
+                                                 now, self._lease, batch,
+                                                 skip=self._outside.skip)
                 self._last_claim = time.monotonic()
+                self._claimed.add(len(claims))
                 if not claims:
                     return
                 checked = await self._check_claimed(claims)
@@ -205,13 +211,12 @@ class Fleet:
         later: dict[str, datetime | None] = {}
         reserved = await asyncio.to_thread(self._reserved, now)
         chosen: list[tuple[TrackedImage, Claim]] = []
+        unknown = [c.ref for c in claims if c.ref not in self._by_ref]
+        if unknown:
+            await self._give_back_unknown(unknown)
         for claim in claims:
             image = self._by_ref.get(claim.ref)
-            if image is None:  # a newer image set than this replica's: leave it to the others
-                if claim.ref not in self._unknown_said:
-                    self._unknown_said.add(claim.ref)
-                    log.warning("claimed an image this replica's config does not track; "
-                                "left to replicas with the newer config", image=claim.ref)
+            if image is None:
                 continue
             if image.ref.registry in reserved:
                 later[claim.ref] = reserved[image.ref.registry]
@@ -240,6 +245,19 @@ class Fleet:
         await asyncio.to_thread(self._store.release_images, self._name, next_at, claimed)
         self._observe(report, duration, client)
         return len(report.checks)
+
+    async def _give_back_unknown(self, refs: Sequence[str]) -> None:
+        """Images of a newer image set than this replica's config: given back at once,
+        unchecked and due as they were, and never claimed again while this config stands,
+        so that the replicas with the newer config check them without waiting for a lease
+        to expire (:class:`~watcher.service.sharing.OutsideImages`). Said once per config."""
+        if self._outside.note(refs):
+            log.warning("the database tracks images this replica's config does not (a newer "
+                        "config on other replicas): they are left to those replicas; update "
+                        "this replica's config", replica=self._name,
+                        image_set_version=self._version, images=len(refs), example=refs[0])
+        await asyncio.to_thread(self._store.release_images, self._name,
+                                dict.fromkeys(refs, None))
 
     def _observe(self, report: RoundReport, duration: float, client: RegistryClient) -> None:
         self._pace.add(len(report.checks))
@@ -271,6 +289,19 @@ class Fleet:
         except WatcherError as exc:
             log.error("heartbeat failed; leases expire unless the next one succeeds",
                       error=exc.message)
+            return
+        if self._metrics.fleet_stale():
+            try:
+                await self._observe_fleet()
+            except WatcherError as exc:
+                log.warning("metrics: the fleet's counts could not be read", error=exc.message)
+
+    async def _observe_fleet(self) -> None:
+        """The fleet gauges of ``/metrics``, read here rather than per scrape."""
+        counts = await asyncio.to_thread(self._store.fleet_counts, datetime.now(UTC),
+                                         self._lease)
+        self._metrics.observe_fleet(counts, replica=self._name, follows=self._version,
+                                    claims_per_minute=self._claimed.per_minute())
 
     async def _take_name(self) -> None:
         now = datetime.now(UTC)

@@ -2,8 +2,10 @@
 
 Counters and the latency histogram are updated as things happen (each check, each registry
 request); what lives in the database (images needing attention, deliveries per channel) is
-read at most every ``REFRESH`` seconds, in a thread, when scraped. A registry of its own,
-never the library's global one, so that nothing else ends up in the output.
+read at most every ``REFRESH`` seconds, in a thread, when scraped. A shared replica's fleet
+gauges are set by its heartbeat (``observe_fleet``, at most every ``REFRESH`` seconds), never
+by a scrape, so a slow database does not slow ``/metrics``. A registry of its own, never the
+library's global one, so that nothing else ends up in the output.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from watcher import __version__
 from watcher.core.changes import CheckState
 from watcher.core.status import Concern, concerns
 from watcher.service.report import RoundReport
-from watcher.store import Store
+from watcher.store import FleetCounts, Store
 
 REFRESH = 15.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -37,6 +39,30 @@ class _Cached:
     at: float = -REFRESH
     images: dict[str, int] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class _FleetGauges:
+    """The ``watcher_fleet_*`` gauges, registered only once a shared replica sets them (a
+    single process shows none, rather than zeros that would mean an empty fleet)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.replicas = Gauge("watcher_fleet_replicas", "Shared replicas by state (alive: a "
+                              "recent heartbeat; gone: none for a lease).", ["state"],
+                              registry=registry)
+        self.leases = Gauge("watcher_fleet_leases", "Images this replica holds leased "
+                            "(claimed, being checked).", registry=registry)
+        self.due = Gauge("watcher_fleet_images_due", "Active images due fleet-wide (never "
+                         "checked, or their time has come).", registry=registry)
+        self.overdue = Gauge("watcher_fleet_images_overdue", "Active images due for longer "
+                             "than a lease fleet-wide (no replica got to them).",
+                             registry=registry)
+        self.claims = Gauge("watcher_fleet_claims_per_minute", "Images this replica claimed "
+                            "in the last minute.", registry=registry)
+        self.checks = Gauge("watcher_fleet_checks_per_minute", "Checks per minute of the live "
+                            "replicas together, as their heartbeats said.", registry=registry)
+        self.version = Gauge("watcher_fleet_image_set_version", "The image set version this "
+                             "replica follows, and the newest in the database.", ["which"],
+                             registry=registry)
 
 
 class Metrics:
@@ -73,6 +99,9 @@ class Metrics:
                             "answer said (Docker Hub's RateLimit-Remaining).",
                             ["registry"], registry=own)
 
+        self._fleet: _FleetGauges | None = None  # shared replicas only: made when first set
+        self._fleet_at = -REFRESH
+
     def observe_request(self, registry: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(registry, method).observe(seconds)
         self.responses.labels(registry, str(status)).inc()
@@ -88,6 +117,29 @@ class Metrics:
     def observe_budgets(self, budgets: Iterable[tuple[str, int]]) -> None:
         for registry, remaining in budgets:
             self.budget.labels(registry).set(remaining)
+
+    def fleet_stale(self) -> bool:
+        """Whether the fleet gauges were set ``REFRESH`` seconds ago or more."""
+        return self._clock() - self._fleet_at >= REFRESH
+
+    def observe_fleet(self, counts: FleetCounts, *, replica: str, follows: int | None,
+                      claims_per_minute: float) -> None:
+        """A shared replica's view of the fleet (``Store.fleet_counts``), from its heartbeat."""
+        self._fleet_at = self._clock()
+        if self._fleet is None:
+            self._fleet = _FleetGauges(self.registry)
+        gauges = self._fleet
+        gauges.replicas.labels("alive").set(counts.alive)
+        gauges.replicas.labels("gone").set(counts.gone)
+        gauges.leases.set(counts.leases.get(replica, 0))
+        gauges.due.set(counts.due)
+        gauges.overdue.set(counts.overdue)
+        gauges.claims.set(claims_per_minute)
+        gauges.checks.set(counts.checks_per_minute)
+        if follows is not None:
+            gauges.version.labels("followed").set(follows)
+        if counts.image_set_version is not None:
+            gauges.version.labels("newest").set(counts.image_set_version)
 
     def refresh(self, store: Store) -> None:
         """Read what the database holds, unless read less than ``REFRESH`` seconds ago.

@@ -1,12 +1,14 @@
 """The rules shared replicas follow, apart from their loop (``service.fleet``): the image
-set's identity and versioned sync, when an image is due again, when a registry's budget is
-spent fleet-wide, each replica's share of a registry's rate, and a replica's pace."""
+set's identity and versioned sync, the images outside a replica's config, when an image is
+due again, when a registry's budget is spent fleet-wide, each replica's share of a
+registry's rate, and a replica's pace."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +22,7 @@ from watcher.store import ImageSetSync, RegistryBudget, Store
 log = get_logger("watcher.fleet")
 
 ClientSettings = tuple[dict[str, RegistrySettings], RegistrySettings]
+MAX_SKIP = 1000  # images outside a config left out of claims by name; more come back
 
 
 def image_set_digest(config: Config) -> str:
@@ -42,6 +45,25 @@ def sync_image_set(store: Store, config: Config, *, known: int | None,
         log.info("image set synchronised", image_set_version=result.version,
                  images=len(config.images))
     return result
+
+
+class OutsideImages:
+    """Images a replica claimed that its config does not track (a newer image set added
+    them): claims leave out up to ``MAX_SKIP`` of them by name; past that (a config far
+    behind), the rest may be claimed again, and are given back at once each time."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self.skip: frozenset[str] = frozenset()
+
+    def note(self, refs: Sequence[str]) -> bool:
+        """Remember ``refs``; True the first time any is noted (the time to say so)."""
+        first = not self._seen
+        self._seen.update(refs)
+        if len(self.skip) < MAX_SKIP:
+            fresh = [r for r in dict.fromkeys(refs) if r not in self.skip]
+            self.skip = self.skip | frozenset(fresh[:MAX_SKIP - len(self.skip)])
+        return first
 
 
 def next_check(schedule: Schedule, key: str, due_at: datetime | None,
@@ -112,5 +134,5 @@ class Pace:
         return float(sum(n for _, n in self._recent))
 
 
-__all__ = ["ClientSettings", "Pace", "image_set_digest", "next_check", "reserved_until",
-           "shared_settings", "sync_image_set"]
+__all__ = ["MAX_SKIP", "ClientSettings", "OutsideImages", "Pace", "image_set_digest",
+           "next_check", "reserved_until", "shared_settings", "sync_image_set"]

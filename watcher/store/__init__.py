@@ -9,14 +9,14 @@ Link, Dependent  what uses an image: a source's link, and the stored dependent
 PruneCounts    rows retention pruned (``Store.prune``); DatabaseStats for ``watcher db stats``
 Delivery       one event for one channel in the outbox (DeliveryState, DeliveryAttempt,
                AttemptResult: what the delivery worker reports back)
-Claim          an image leased to a shared replica; Heartbeat, ReplicaStatus, ImageSetSync:
-               the fleet of shared replicas (docs/scaling.md)
+Claim          an image leased to a shared replica; Heartbeat, ReplicaStatus, ImageSetSync,
+               FleetCounts: the fleet of shared replicas (docs/scaling.md)
 """
 
 from __future__ import annotations
 
 from watcher.store.engine import mask as mask_url
-from watcher.store.fleet import Heartbeat, ImageSetSync, ReplicaStatus
+from watcher.store.fleet import FleetCounts, Heartbeat, ImageSetSync, ReplicaStatus
 from watcher.store.leases import Claim
 from watcher.store.linking import Dependent, Link
 from watcher.store.listings import RegistryBudget, TagListing
@@ -45,6 +45,7 @@ __all__ = [
     "DeliveryState",
     "Dependent",
     "EventState",
+    "FleetCounts",
     "Heartbeat",
     "ImageSetSync",
     "ImageStatus",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from watcher.store import activation, leases
 from watcher.store.engine import advisory_lock, reading
@@ -65,6 +65,22 @@ class ImageSetSync:
     applied: bool
     behind: bool
     follows: int
+
+
+@dataclass(frozen=True)
+class FleetCounts:
+    """The fleet in numbers, for metrics: replicas alive and gone, live leases on images
+    per replica, active images due (never checked, or their time has come) and overdue
+    (due for longer than a lease: no replica got to them), the checks per minute of the
+    live replicas together (as their heartbeats said), and the newest image set version."""
+
+    alive: int
+    gone: int
+    checks_per_minute: float
+    leases: dict[str, int]
+    due: int
+    overdue: int
+    image_set_version: int | None
 
 
 class FleetMethods(StoreParts):
@@ -122,6 +138,30 @@ class FleetMethods(StoreParts):
         ]
 
     @storage_errors
+    def fleet_counts(self, now: datetime, lease: float) -> FleetCounts:
+        """:class:`FleetCounts` at ``now``, in one read transaction of four small queries."""
+        alive_since = now - timedelta(seconds=lease)
+        held = (select(images.c.lease_owner, func.count())
+                .where(images.c.lease_expires_at >= now).group_by(images.c.lease_owner))
+        due = (select(func.count()).select_from(images).where(images.c.active.is_(True))
+               .where(or_(images.c.next_check_at.is_(None), images.c.next_check_at <= now)))
+        overdue = (select(func.count()).select_from(images).where(images.c.active.is_(True))
+                   .where(images.c.next_check_at < alive_since))
+        live = replicas.c.heartbeat_at >= alive_since
+        state = select(live, func.count(), func.sum(replicas.c.checks_per_minute)).group_by(live)
+        with reading(self._engine) as connection:
+            leases_held = {str(o): int(n) for o, n in connection.execute(held) if o}
+            by_state = {bool(a): (int(n), float(pace or 0.0))
+                        for a, n, pace in connection.execute(state)}
+            counted = (int(connection.scalar(due) or 0), int(connection.scalar(overdue) or 0))
+            version = connection.scalar(select(func.max(image_set_versions.c.version)))
+        return FleetCounts(alive=by_state.get(True, (0, 0.0))[0],
+                           gone=by_state.get(False, (0, 0.0))[0],
+                           checks_per_minute=by_state.get(True, (0, 0.0))[1],
+                           leases=leases_held, due=counted[0], overdue=counted[1],
+                           image_set_version=None if version is None else int(version))
+
+    @storage_errors
     def image_set_version(self) -> int | None:
         """The newest image set version synchronised (None: shared replicas never ran)."""
         with reading(self._engine) as connection:
@@ -167,4 +207,4 @@ class FleetMethods(StoreParts):
             return ImageSetSync(version, applied=True, behind=False, follows=version)
 
 
-__all__ = ["FleetMethods", "Heartbeat", "ImageSetSync", "ReplicaStatus"]
+__all__ = ["FleetCounts", "FleetMethods", "Heartbeat", "ImageSetSync", "ReplicaStatus"]

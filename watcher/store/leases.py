@@ -10,7 +10,7 @@ A mixin of :class:`~watcher.store.store.Store`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,9 +35,12 @@ class Claim:
 class LeaseMethods(StoreParts):
     @storage_errors
     def claim_due_images(self, owner: str, now: datetime, lease: float,
-                         limit: int) -> list[Claim]:
+                         limit: int, *, skip: Collection[str] = ()) -> list[Claim]:
         """Up to ``limit`` active images due at ``now`` (never checked first, then the most
-        overdue), leased to ``owner`` for ``lease`` seconds, in one transaction."""
+        overdue), leased to ``owner`` for ``lease`` seconds, in one transaction.
+
+        ``skip``: references this replica will not check (outside its config's image set):
+        they stay free for the others."""
         due = (
             select(images.c.id, images.c.ref, images.c.next_check_at)
             .where(images.c.active.is_(True))
@@ -47,6 +50,8 @@ class LeaseMethods(StoreParts):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if skip:
+            due = due.where(images.c.ref.not_in(sorted(skip)))
         with self._writing() as connection:
             rows = connection.execute(due).all()
             if rows:

@@ -96,7 +96,9 @@ def make_app(runtime: Runtime, config: HttpConfig) -> web.Application:
         web.post("/hooks/registry/{token}", hooks.handle),
     ])
     if runtime.store is not None:
-        source = PageSource(runtime.store, counters={"containers": container_counts})
+        replicas = runtime.config.replicas
+        source = PageSource(runtime.store, counters={"containers": container_counts},
+                            fleet_lease=replicas.lease if replicas.shared else None)
         app.add_routes(page_routes(source, auth_token=config.auth_token))
     app.on_cleanup.append(lambda _app: hooks.close())
     return app

@@ -83,7 +83,9 @@ def page_routes(source: PageSource, *, auth_token: str | None = None) -> web.Rou
     async def index(request: web.Request) -> web.StreamResponse:
         filters = Filters.parse(request.query.get("state"), request.query.get("q"))
         board, activity = await asyncio.to_thread(source.overview, filters)
-        return await render("index.html", board=board, chart=activity, page="images")
+        fleet = await asyncio.to_thread(source.fleet)
+        return await render("index.html", board=board, chart=activity, fleet=fleet,
+                            page="images")
 
     @routes.get("/images/{ref:.+}")
     @guarded

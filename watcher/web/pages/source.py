@@ -16,6 +16,7 @@ from watcher.views.activity import Chart, chart, per_day
 from watcher.views.budgets import budget_document
 from watcher.views.dashboard import Dashboard, Filters, dashboard
 from watcher.views.events import FAILING_STATES, PENDING, by_event, plain_counts
+from watcher.views.fleet import FleetPage, fleet_document, fleet_page
 from watcher.views.image_detail import ImageDetail, image_api_document, image_detail
 from watcher.views.status import StatusRow, status_document, status_rows
 
@@ -28,11 +29,15 @@ CHART_DAYS = 30
 
 @dataclass
 class PageSource:
-    """The store the page reads, plus optional readers that later tables plug in."""
+    """The store the page reads, plus optional readers that later tables plug in.
+
+    ``fleet_lease``: shared replicas' lease (``[watcher] lease``) when ``replicas =
+    "shared"``; the page and ``/api/status`` then show the fleet. None: a single process."""
 
     store: Store
     counters: Mapping[str, Counter] = field(default_factory=dict)
     budgets: Budgets | None = None
+    fleet_lease: float | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def _rows(self) -> list[StatusRow]:
@@ -50,11 +55,23 @@ class PageSource:
                                  datetime.min.time(), UTC)
         return board, chart(per_day(self.store.history_since(since), now, CHART_DAYS))
 
+    def fleet(self) -> FleetPage | None:
+        """The page's fleet section (None: not shared)."""
+        if self.fleet_lease is None:
+            return None
+        now = self.clock()
+        return fleet_page(self.store.replicas(now, self.fleet_lease),
+                          self.store.image_set_version(), now)
+
     def status_document(self) -> dict[str, Any]:
         """What ``watcher status --json`` prints (without the config's warnings)."""
-        return {**status_document(self._rows(), self.store.delivery_counts(),
-                                  self.store.dependents()),
-                "registries": [budget_document(b) for b in self.store.registry_budgets()]}
+        document = {**status_document(self._rows(), self.store.delivery_counts(),
+                                      self.store.dependents()),
+                    "registries": [budget_document(b) for b in self.store.registry_budgets()]}
+        if self.fleet_lease is not None:
+            replicas = self.store.replicas(self.clock(), self.fleet_lease)
+            document["fleet"] = fleet_document(replicas, self.store.image_set_version())
+        return document
 
     def image(self, ref: str) -> ImageDetail | None:
         row = self._row(ref)
