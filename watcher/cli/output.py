@@ -66,8 +66,9 @@ def table_lines(
     if any(len(row) != len(headers) for row in cells):
         raise ValueError("every row needs one cell per header")
     widths = [len(header) for header in headers]
-    for index, column in enumerate(zip(*cells)):  # column by column: 10,000 rows is common
-        widths[index] = max(widths[index], *map(len, column))
+    # Column by column (10,000 rows is common); the check above makes every row as long.
+    for position, column in enumerate(zip(*cells, strict=True)):
+        widths[position] = max(widths[position], *map(len, column))
     if width is not None:
         excess = sum(widths) + 2 * (len(widths) - 1) - width
         floors = {i: min(widths[i], max(len(headers[i]), 8)) for i in shrink}

@@ -290,11 +290,11 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods
             pending.setdefault(event.ref, []).append(event)
         no_events: tuple[StoredEvent, ...] = ()
         return [
-            ImageStatus(
-                state=codec.image_state(row),
-                active=bool(row[-1]),
-                pending=tuple(pending[row[0]]) if row[0] in pending else no_events,
-            )
+            codec.record(ImageStatus, {
+                "state": codec.image_state(row),
+                "active": bool(row[-1]),
+                "pending": tuple(pending[row[0]]) if row[0] in pending else no_events,
+            })
             for row in image_rows
         ]
 
