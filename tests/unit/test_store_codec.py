@@ -8,6 +8,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from watcher.core.changes import EventKind, ImageState, NewerVersions
 from watcher.store import codec
 from watcher.store.records import ImageStatus, StoredEvent
@@ -75,3 +77,14 @@ def test_record_builds_what_init_builds() -> None:
     assert set(vars(status)) == _names(ImageStatus)
     assert status == ImageStatus(state, True)
     assert codec.RECORD_FIELDS[ImageStatus] == _names(ImageStatus)
+
+
+def test_json_text_parsed_like_json_loads() -> None:
+    for text in ('{"a":[1,2.5,{"b":null}],"c":"\\u00e9"}', ' {"a": 1} ', '["x"]', "null", "7"):
+        assert codec.parsed(text) == json.loads(text)
+
+
+def test_broken_json_text_raises_as_json_loads_does() -> None:
+    for text in ('{"a":', '{"a":1}x', "", "[1,]"):
+        with pytest.raises(ValueError, match="line 1 column"):
+            codec.parsed(text)
