@@ -116,7 +116,8 @@ def _status(
         _containers(config, as_json=as_json, everything=include_inactive, gate=gate)
     store = open_existing_store(config, read_only=True)
     try:
-        statuses = store.statuses(include_inactive=include_inactive)
+        # The table shows no platforms: only the JSON document reads them.
+        statuses = store.statuses(include_inactive=include_inactive, platforms=as_json)
         dependents = store.dependents()
         deliveries = store.delivery_counts()
         budgets = store.registry_budgets()
