@@ -88,3 +88,23 @@ def test_broken_json_text_raises_as_json_loads_does() -> None:
     for text in ('{"a":', '{"a":1}x', "", "[1,]"):
         with pytest.raises(ValueError, match="line 1 column"):
             codec.parsed(text)
+
+
+def test_a_class_with_post_init_is_refused() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    @dataclass(frozen=True)
+    class Inherits(Checked):
+        extra: int = 0
+
+    for cls in (Checked, Inherits):
+        with pytest.raises(TypeError, match="cannot be built by record"):
+            codec._fields_of(cls)

@@ -71,7 +71,7 @@ def record(cls: type[_Record], values: dict[str, Any]) -> _Record:
 
 
 def _fields_of(cls: type) -> frozenset[str]:
-    if "__post_init__" in vars(cls) or hasattr(cls, "__slots__"):
+    if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
         raise TypeError(f"{cls.__name__} cannot be built by record()")
     return frozenset(f.name for f in fields(cls))
 
