@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -178,6 +179,10 @@ def test_a_round_of_checks_is_recorded(store: Store) -> None:
 
     [status] = store.statuses()
     assert status == ImageStatus(state=second.image, active=True, pending=tuple(pending))
+    # Without platforms (the status table): the same, but platforms neither read nor parsed.
+    assert second.image.platforms
+    [bare] = store.statuses(platforms=False)
+    assert bare == replace(status, state=replace(second.image, platforms={}))
 
 
 def test_acknowledge_clears_pending_events_of_one_image(store: Store) -> None:

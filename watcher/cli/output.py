@@ -63,9 +63,12 @@ def table_lines(
     (widest first) are elided in the middle until every line fits.
     """
     cells = [[printable(cell) for cell in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    if any(len(row) != len(headers) for row in cells):
+        raise ValueError("every row needs one cell per header")
+    widths = [len(header) for header in headers]
+    # Column by column (10,000 rows is common); the check above makes every row as long.
+    for position, column in enumerate(zip(*cells, strict=True)):
+        widths[position] = max(widths[position], *map(len, column))
     if width is not None:
         excess = sum(widths) + 2 * (len(widths) - 1) - width
         floors = {i: min(widths[i], max(len(headers[i]), 8)) for i in shrink}
@@ -78,7 +81,8 @@ def table_lines(
 
     def line(row: Sequence[str]) -> str:
         return "  ".join(
-            elide(cell, w, middle=True).ljust(w) for cell, w in zip(row, widths, strict=True)
+            [cell.ljust(w) if len(cell) <= w else elide(cell, w, middle=True)
+             for cell, w in zip(row, widths, strict=True)]
         ).rstrip()
 
     out = [click.style(line(headers), bold=True) if colour else line(headers)]

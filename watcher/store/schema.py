@@ -99,13 +99,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().result_processor(dialect, coltype)
         # SQLite returns text; fromisoformat (C) is several times faster than the generic
         # regex-based parsing, which matters when ``watcher status`` reads 10,000 images.
-        return _sqlite_utc
+        return utc_from_driver
 
     def copy(self, **kw: Any) -> UTCDateTime:
         return UTCDateTime()
 
 
-def _sqlite_utc(value: Any) -> datetime | None:
+def utc_from_driver(value: Any) -> datetime | None:
+    """A UTC datetime from what the driver returned: SQLite's text, another's datetime."""
     if value is None:
         return None
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -271,30 +271,34 @@ class Store(DeliveryMethods, ListingMethods, HousekeepingMethods, LinkingMethods
     # -- reading ----------------------------------------------------------------------------
 
     @_storage_errors
-    def statuses(self, include_inactive: bool = False) -> list[ImageStatus]:
+    def statuses(
+        self, include_inactive: bool = False, *, platforms: bool = True
+    ) -> list[ImageStatus]:
         """Every active image (and inactive ones if asked) with its pending events, by ref.
 
-        Two queries whatever the number of images.
+        Two queries whatever the number of images. Without ``platforms`` each state's
+        ``platforms`` is left empty, neither read nor parsed (the status table shows none).
         """
-        image_query = codec.STATE.add_columns(images.c.active).order_by(images.c.ref)
+        state = codec.STATE if platforms else codec.STATE_WITHOUT_PLATFORMS
+        image_query = state.add_columns(images.c.active).order_by(images.c.ref)
         event_query = codec.EVENTS.where(events.c.acknowledged_at.is_(None))
         if not include_inactive:
             image_query = image_query.where(images.c.active.is_(True))
             event_query = event_query.where(images.c.active.is_(True))
         with reading(self._engine) as connection:
-            image_rows = connection.execute(image_query).all()
-            event_rows = connection.execute(event_query).all()
+            image_rows = codec.driver_rows(connection, image_query)
+            event_rows = codec.driver_rows(connection, event_query)
         pending: dict[str, list[StoredEvent]] = {}
         for row in event_rows:
-            event = codec.stored_event(row)
+            event = codec.stored_event(row, from_driver=True)
             pending.setdefault(event.ref, []).append(event)
         no_events: tuple[StoredEvent, ...] = ()
         return [
-            ImageStatus(
-                state=codec.image_state(row),
-                active=bool(row[-1]),
-                pending=tuple(pending[row[0]]) if row[0] in pending else no_events,
-            )
+            codec.record(ImageStatus, {
+                "state": codec.image_state(row, from_driver=True),
+                "active": bool(row[-1]),
+                "pending": tuple(pending[row[0]]) if row[0] in pending else no_events,
+            })
             for row in image_rows
         ]
 
